@@ -1,0 +1,39 @@
+"""The catalogue service: programmes, modules, schools and their offerings."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from catalogue.models import db
+from shared.api import make_api
+from shared.config import configure
+
+DESCRIPTION = (
+    "Katalog over udbud af GLU – Den Grundlæggende Lederuddannelse (modul 1–5) og tillægsmodulet "
+    "på landets erhvervsskoler og AMU-udbydere. Søgning er åben for alle; skoler, HR og "
+    "administratorer bruger en adgangsnøgle (Authorization: Bearer …)."
+)
+
+# Batch mode lets later migrations alter tables on SQLite, which cannot ALTER most things in place.
+migrate = Migrate(render_as_batch=True)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config["API_DESCRIPTION"] = DESCRIPTION
+    configure(app, "catalogue", config)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    api = make_api(app)
+
+    from catalogue.views import health, offerings, programmes, providers
+
+    for module in (offerings, programmes, providers, health):
+        api.register_blueprint(module.blp)
+
+    from catalogue.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,26 @@
+"""Commands: `flask --app catalogue seed` and `flask --app catalogue issue-token`."""
+
+from datetime import date
+
+import click
+from flask import Flask
+
+from catalogue.models import db
+from shared.commands import issue_token_command
+
+
+@click.command("seed")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Plan the demo offerings as if today were this day (default: today).")
+def seed_command(today) -> None:
+    """Load the GLU programme, the schools and demo offerings; safe to run again."""
+    from catalogue.seed import seed_catalogue
+
+    report = seed_catalogue(db.session, today.date() if today else date.today())
+    db.session.commit()
+    click.echo(report)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(issue_token_command)

@@ -1,0 +1,146 @@
+"""The catalogue's tables: programmes and their modules, providers and their locations, offerings and sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import UTCDateTime, declarative_base, utcnow
+from shared.geography import REGIONS
+
+db = SQLAlchemy(model_class=declarative_base())
+
+
+class Programme(db.Model):
+    """A leadership programme: GLU, or for instance a municipality's own programme."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    modules: Mapped[list[Module]] = relationship(back_populates="programme", order_by="Module.position")
+
+
+class Module(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_group: Mapped[str] = mapped_column(Text, default="")
+    duration_days: Mapped[int | None]
+    amu_number: Mapped[str | None] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(default=0)
+    # Normalised words for free-text search; rebuilt by search.index_module on every change.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    programme: Mapped[Programme] = relationship(back_populates="modules")
+
+    @property
+    def programme_code(self) -> str:
+        return self.programme.code
+
+
+class Provider(db.Model):
+    """A vocational school or other AMU provider."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    website: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(254))
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    locations: Mapped[list[Location]] = relationship(back_populates="provider", order_by="Location.id")
+
+
+class Location(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(4))
+    city: Mapped[str] = mapped_column(String(100))
+    municipality_code: Mapped[str] = mapped_column(String(3), index=True)
+    municipality: Mapped[str] = mapped_column(String(100))
+    region_code: Mapped[str] = mapped_column(String(4), index=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    provider: Mapped[Provider] = relationship(back_populates="locations")
+
+    @property
+    def region(self) -> str:
+        return REGIONS[self.region_code]
+
+
+class Offering(db.Model):
+    """One run of one module at one school and location."""
+
+    __table_args__ = (
+        UniqueConstraint("provider_id", "reference"),
+        Index("ix_offering_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("module.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12))
+    capacity: Mapped[int]
+    min_participants: Mapped[int | None]
+    price_dkk: Mapped[int]
+    enrolment_deadline: Mapped[date]
+    language: Mapped[str] = mapped_column(String(2))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    note: Mapped[str | None] = mapped_column(Text)
+    demo: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(default=1)
+    # First start and last end of the sessions, kept in step by offerings.set_sessions so that
+    # search can filter and sort by date on an index instead of aggregating sessions per row.
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+
+    module: Mapped[Module] = relationship()
+    provider: Mapped[Provider] = relationship()
+    location: Mapped[Location] = relationship()
+    sessions: Mapped[list[Session]] = relationship(
+        back_populates="offering", order_by="Session.starts_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def module_code(self) -> str:
+        return self.module.code
+
+    @property
+    def module_title(self) -> str:
+        return self.module.title
+
+    @property
+    def programme_code(self) -> str:
+        return self.module.programme.code
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider.name
+
+
+class Session(db.Model):
+    """One teaching day (or part of one) of an offering."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    offering: Mapped[Offering] = relationship(back_populates="sessions")

@@ -1,0 +1,1 @@
+"""HTTP views of the catalogue: parse with a shared schema, call one domain function, commit, dump."""

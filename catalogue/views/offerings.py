@@ -1,0 +1,100 @@
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from catalogue import importing, offerings
+from catalogue.models import db
+from catalogue.search import OfferingFilters, offerings_query
+from shared.api import BEARER
+from shared.auth import Role, current_actor, requires
+from shared.links import absolute_url
+from shared.pagination import page_response, paginate
+from shared.schemas import (
+    ImportQuerySchema,
+    ImportReportSchema,
+    OfferingCancelSchema,
+    OfferingCreateSchema,
+    OfferingPatchSchema,
+    OfferingQuerySchema,
+    OfferingSchema,
+    page_of,
+)
+
+blp = Blueprint("offerings", __name__, url_prefix="/offerings",
+                description="Offerings of the modules at the schools: search, publish, edit, cancel.")
+
+
+@blp.route("")
+class Offerings(MethodView):
+    @blp.arguments(OfferingQuerySchema, location="query", unknown=RAISE, error_status_code=400)
+    @blp.response(200, page_of(OfferingSchema))
+    def get(self, args):
+        """Search offerings, soonest first"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        statement = offerings_query(OfferingFilters(**args), current_actor())
+        return page_response(paginate(db.session, statement, page, per_page))
+
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(OfferingCreateSchema)
+    @blp.response(201, OfferingSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Publish an offering (or save it as a draft) for the token's school"""
+        offering = offerings.create_offering(db.session, current_actor(), data)
+        db.session.commit()
+        return offering, {"Location": absolute_url(f"/offerings/{offering.id}")}
+
+
+@blp.route("/import")
+class OfferingImport(MethodView):
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(ImportQuerySchema, location="query", unknown=RAISE, error_status_code=400)
+    @blp.response(201, ImportReportSchema)
+    @blp.alt_response(200, schema=ImportReportSchema, description="The dry run's report")
+    @blp.doc(security=BEARER, requestBody={"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
+                                                                                        "format": "binary"}}}},
+    }})
+    def post(self, args):
+        """Publish many offerings from a CSV file: all rows or none; ?dry_run=true only checks them"""
+        upload = request.files.get("file")
+        csv_bytes = upload.read() if upload else request.get_data()
+        report = importing.import_offerings(db.session, current_actor(), csv_bytes, dry_run=args["dry_run"])
+        if args["dry_run"]:
+            db.session.rollback()
+            return report, 200
+        db.session.commit()
+        return report, 201
+
+
+@blp.route("/<int:offering_id>")
+class OfferingById(MethodView):
+    @blp.response(200, OfferingSchema)
+    def get(self, offering_id):
+        """One offering with its sessions"""
+        return offerings.get_offering(db.session, current_actor(), offering_id)
+
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(OfferingPatchSchema)
+    @blp.response(200, OfferingSchema)
+    @blp.doc(security=BEARER)
+    def patch(self, changes, offering_id):
+        """Change an offering of the token's school: sessions, capacity, deadline, …"""
+        offering = offerings.update_offering(db.session, current_actor(), offering_id, changes)
+        db.session.commit()
+        return offering
+
+
+@blp.route("/<int:offering_id>/cancel")
+class OfferingCancellation(MethodView):
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(OfferingCancelSchema)
+    @blp.response(200, OfferingSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data, offering_id):
+        """Cancel an offering; it stays visible as cancelled"""
+        offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"])
+        db.session.commit()
+        return offering

@@ -1,0 +1,48 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from catalogue import providers
+from catalogue.models import db
+from shared.api import BEARER
+from shared.auth import Role, requires
+from shared.pagination import whole_list
+from shared.schemas import ProviderCreateSchema, ProviderPatchSchema, ProviderSchema, page_of
+
+blp = Blueprint("providers", __name__, url_prefix="/providers",
+                description="Vocational schools and AMU providers with their locations.")
+
+
+@blp.route("")
+class Providers(MethodView):
+    @blp.response(200, page_of(ProviderSchema))
+    def get(self):
+        """All providers with their locations"""
+        return whole_list(providers.list_providers(db.session))
+
+    @requires(Role.ADMIN)
+    @blp.arguments(ProviderCreateSchema)
+    @blp.response(201, ProviderSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Add a provider with its locations"""
+        provider = providers.create_provider(db.session, data)
+        db.session.commit()
+        return provider
+
+
+@blp.route("/<int:provider_id>")
+class ProviderById(MethodView):
+    @blp.response(200, ProviderSchema)
+    def get(self, provider_id):
+        """One provider"""
+        return providers.get_provider(db.session, provider_id)
+
+    @requires(Role.ADMIN)
+    @blp.arguments(ProviderPatchSchema)
+    @blp.response(200, ProviderSchema)
+    @blp.doc(security=BEARER)
+    def patch(self, changes, provider_id):
+        """Change a provider, or change and add its locations"""
+        provider = providers.update_provider(db.session, provider_id, changes)
+        db.session.commit()
+        return provider

@@ -1,0 +1,43 @@
+"""The pieces of the HTTP API both services wire up the same way."""
+
+from __future__ import annotations
+
+import flask_smorest
+from flask import Flask, Response, request
+
+from shared.errors import register_problem_handlers
+from shared.schemas import ProblemSchema
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, answering every error as RFC 9457 problem+json and documenting it so."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        register_problem_handlers(self._app)
+
+
+def make_api(app: Flask) -> Api:
+    app.json.sort_keys = False
+    api = Api(app, spec_kwargs={"info": {"description": app.config.get("API_DESCRIPTION", "")}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    app.after_request(_conditional_get)
+    return api
+
+
+BEARER = [{"bearer": []}]
+
+
+def _conditional_get(response: Response) -> Response:
+    """Give successful GETs a strong ETag of their body and answer If-None-Match with 304.
+
+    Responses differ by the Authorization header (a school sees its drafts), so caches must key on it.
+    """
+    if request.method in ("GET", "HEAD") and response.status_code == 200 and not response.direct_passthrough:
+        response.add_etag()
+        response.vary.add("Authorization")
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-cache"
+        response.make_conditional(request)
+    return response

@@ -1,0 +1,130 @@
+"""Bearer tokens both services accept: who is calling, in which role, for which school or organisation.
+
+Tokens are JWTs (RFC 7519, HS256) signed with GLU_TOKEN_SECRET. They carry the role, the scope
+(a provider id for schools, an organisation key for HR) and an expiry, so either service can
+verify a token the other issued without a database lookup.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+from flask import current_app, request
+
+from shared.errors import Forbidden, Unauthorized
+
+ALGORITHM = "HS256"
+AUDIENCE = "glu-courses"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SCHOOL = "school"
+    HR = "hr"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a request. Anonymous callers have no role."""
+
+    role: Role | None = None
+    provider_id: int | None = None
+    organisation: str | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.role is None
+
+    def is_school_of(self, provider_id: int) -> bool:
+        return self.role is Role.SCHOOL and self.provider_id == provider_id
+
+
+ANONYMOUS = Actor()
+# Kept with the request (not in flask.g, which lives as long as the app context) once read.
+_ACTOR_KEY = "glu.actor"
+
+
+def issue_token(
+    secret: str, role: Role, *, provider_id: int | None = None, organisation: str | None = None,
+    days: int = 30, now: datetime | None = None,
+) -> str:
+    if role is Role.SCHOOL and provider_id is None:
+        raise ValueError("a school token needs a provider id")
+    if role is Role.HR and not organisation:
+        raise ValueError("an hr token needs an organisation key")
+    if days < 1:
+        raise ValueError("a token must be valid for at least one day")
+    issued = now or datetime.now(UTC)
+    claims = {
+        "aud": AUDIENCE,
+        "role": role.value,
+        "iat": issued,
+        "exp": issued + timedelta(days=days),
+        "jti": uuid.uuid4().hex,
+    }
+    if provider_id is not None:
+        claims["provider"] = provider_id
+    if organisation:
+        claims["organisation"] = organisation
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(secret: str, token: str) -> Actor:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE)
+        role = Role(claims["role"])
+    except jwt.ExpiredSignatureError as error:
+        raise Unauthorized("Adgangsnøglen er udløbet.") from error
+    except (jwt.InvalidTokenError, KeyError, ValueError) as error:
+        raise Unauthorized("Adgangsnøglen er ugyldig.") from error
+    provider_id = claims.get("provider")
+    organisation = claims.get("organisation")
+    if role is Role.SCHOOL and not isinstance(provider_id, int):
+        raise Unauthorized("Adgangsnøglen mangler skolens id.")
+    if role is Role.HR and not isinstance(organisation, str):
+        raise Unauthorized("Adgangsnøglen mangler organisationen.")
+    return Actor(role=role, provider_id=provider_id, organisation=organisation)
+
+
+def current_actor() -> Actor:
+    """The caller of the current request; an invalid token is a 401, no token is anonymous."""
+    if _ACTOR_KEY not in request.environ:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            request.environ[_ACTOR_KEY] = ANONYMOUS
+        else:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("Brug 'Authorization: Bearer <adgangsnøgle>'.")
+            request.environ[_ACTOR_KEY] = read_token(current_app.config["GLU_TOKEN_SECRET"], token.strip())
+    return request.environ[_ACTOR_KEY]
+
+
+def require_role(*roles: Role) -> Actor:
+    """The caller, if it holds one of `roles`: 401 without a token, 403 with a token of another role."""
+    actor = current_actor()
+    if actor.is_anonymous:
+        raise Unauthorized("Denne handling kræver en adgangsnøgle.")
+    if actor.role not in roles:
+        raise Forbidden("Din rolle giver ikke adgang til denne handling.")
+    return actor
+
+
+def requires(*roles: Role):
+    """View decorator: check the token before anything else, so a stranger's bad body is still a 401."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            require_role(*roles)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

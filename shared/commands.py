@@ -1,0 +1,21 @@
+"""CLI commands both services offer."""
+
+import click
+from flask import current_app
+
+from shared.auth import Role, issue_token
+
+
+@click.command("issue-token")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--provider", "provider_id", type=click.IntRange(min=1), help="The school's provider id (role school).")
+@click.option("--organisation", help="The organisation's key, e.g. a municipality code (role hr).")
+@click.option("--days", type=click.IntRange(min=1, max=3650), default=30, show_default=True)
+def issue_token_command(role: str, provider_id: int | None, organisation: str | None, days: int) -> None:
+    """Print one signed bearer token and nothing else."""
+    try:
+        token = issue_token(current_app.config["GLU_TOKEN_SECRET"], Role(role), provider_id=provider_id,
+                            organisation=organisation, days=days)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(token)

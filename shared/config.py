@@ -1,0 +1,46 @@
+"""Configuration for both services, read in one place: defaults, then the environment, then overrides.
+
+Every variable read here is listed in the README's table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from shared.db import engine_options, normalise_database_url
+
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
+    """Fill `app.config` for `service` ("catalogue" or "enrolment")."""
+    prefix = service.upper()
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    default_database = f"sqlite:///{Path(app.instance_path) / f'{service}.sqlite3'}"
+    app.config.update(
+        DATABASE_URL=os.environ.get(f"{prefix}_DATABASE_URL") or default_database,
+        GLU_TOKEN_SECRET=os.environ.get("GLU_TOKEN_SECRET"),
+        PUBLIC_URL=os.environ.get(f"{prefix}_PUBLIC_URL"),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        API_TITLE=f"glu-courses {service}",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    )
+    app.config.update(overrides or {})
+    if not app.config["GLU_TOKEN_SECRET"]:
+        raise RuntimeError(
+            "GLU_TOKEN_SECRET is not set: both services sign and verify tokens with it "
+            "(make run generates one in .glu-secret)."
+        )
+    url = normalise_database_url(app.config["DATABASE_URL"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
+    if app.config["PUBLIC_URL"]:
+        app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")

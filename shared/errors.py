@@ -1,0 +1,214 @@
+"""Domain errors and the one place that turns every error into RFC 9457 problem+json.
+
+Domain functions raise the exceptions below; they never build responses. The handlers
+registered by `register_problem_handlers` cover domain errors, werkzeug's HTTP errors
+(including webargs' validation errors raised through flask-smorest) and anything
+unexpected, so no error ever leaves the API as HTML.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One offending field: a JSON pointer into the request body (or a query parameter)."""
+
+    pointer: str
+    message: str
+    parameter: str | None = None
+
+    def as_dict(self) -> dict:
+        item = {"pointer": self.pointer, "message": self.message}
+        if self.parameter is not None:
+            item["parameter"] = self.parameter
+        return item
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Ugyldig forespørgsel"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Manglende eller ugyldig adgangsnøgle"
+
+    def __init__(self, detail: str):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="glu-courses"'})
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Ingen adgang"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Findes ikke"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Konflikt"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    title = "Ugyldige data"
+
+    @classmethod
+    def field(cls, pointer: str, message: str) -> ValidationFailed:
+        return cls(message, [FieldError(pointer, message)])
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+    title = "Tjenesten er midlertidigt utilgængelig"
+
+    def __init__(self, detail: str, retry_after_seconds: int = 30):
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
+def problem_response(
+    status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None,
+    headers: dict | None = None,
+) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = [error.as_dict() for error in errors]
+    response = Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# Danish text for the marshmallow and webargs messages a client is most likely to meet;
+# anything not listed passes through in English rather than being lost.
+_DANISH_MESSAGES = {
+    "Missing data for required field.": "Feltet skal udfyldes.",
+    "Unknown field.": "Ukendt felt.",
+    "Field may not be null.": "Feltet må ikke være tomt (null).",
+    "Not a valid integer.": "Skal være et heltal.",
+    "Not a valid number.": "Skal være et tal.",
+    "Not a valid string.": "Skal være en tekst.",
+    "Not a valid boolean.": "Skal være true eller false.",
+    "Not a valid list.": "Skal være en liste.",
+    "Not a valid date.": "Skal være en dato (ÅÅÅÅ-MM-DD).",
+    "Not a valid datetime.": "Skal være et tidspunkt i ISO 8601 med tidszone.",
+    "Not a valid aware datetime.": "Tidspunktet skal have en tidszone, fx +01:00.",
+    "Not a valid email address.": "Ugyldig e-mailadresse.",
+    "Invalid input type.": "Forkert datatype.",
+    "Invalid value.": "Ugyldig værdi.",
+    "Invalid JSON body.": "Forespørgslen er ikke gyldig JSON.",
+    "Number too large.": "Tallet er for stort.",
+}
+
+
+def _danish(message: str) -> str:
+    return _DANISH_MESSAGES.get(message, message)
+
+
+def field_errors_from_messages(messages: dict, pointer: str = "") -> list[FieldError]:
+    """Flatten marshmallow's nested error dict into JSON-pointer field errors."""
+    errors: list[FieldError] = []
+    for key, value in messages.items():
+        if key == "_schema":
+            here = pointer
+        else:
+            token = str(key).replace("~", "~0").replace("/", "~1")
+            here = f"{pointer}/{token}"
+        if isinstance(value, dict):
+            errors.extend(field_errors_from_messages(value, here))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, dict):
+                    errors.extend(field_errors_from_messages(item, here))
+                else:
+                    errors.append(FieldError(here, _danish(str(item))))
+        else:
+            errors.append(FieldError(here, _danish(str(value))))
+    return errors
+
+
+def _errors_from_webargs(messages: dict) -> list[FieldError]:
+    """webargs keys its messages by location: body fields become pointers, query fields parameters."""
+    errors: list[FieldError] = []
+    for location, by_field in messages.items():
+        if not isinstance(by_field, dict):
+            by_field = {"_schema": by_field}
+        if location in ("json", "form", "files"):
+            errors.extend(field_errors_from_messages(by_field))
+        else:
+            for error in field_errors_from_messages(by_field):
+                name = error.pointer.lstrip("/").split("/", 1)[0] or None
+                message = "Ukendt parameter." if error.message == "Ukendt felt." else error.message
+                errors.append(FieldError(error.pointer, message, parameter=name))
+    return errors
+
+
+_HTTP_TITLES = {
+    400: "Ugyldig forespørgsel",
+    401: "Manglende eller ugyldig adgangsnøgle",
+    403: "Ingen adgang",
+    404: "Findes ikke",
+    405: "Metoden er ikke tilladt",
+    406: "Formatet kan ikke leveres",
+    409: "Konflikt",
+    413: "Forespørgslen er for stor",
+    415: "Ikke-understøttet indholdstype",
+    422: "Ugyldige data",
+    429: "For mange forespørgsler",
+}
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    errors = _errors_from_webargs(data["messages"]) if "messages" in data else []
+    status = error.code or 500
+    if errors:
+        detail = "; ".join(f"{e.parameter or e.pointer or 'body'}: {e.message}" for e in errors[:5])
+    elif status == 404:
+        detail = "Adressen findes ikke."
+    elif status == 413:
+        detail = "Forespørgslens indhold er større end tilladt."
+    else:
+        detail = error.description
+    headers = dict(data.get("headers") or {})
+    if status == 405 and error.get_headers():
+        headers.update({k: v for k, v in error.get_headers() if k == "Allow"})
+    title = _HTTP_TITLES.get(status, error.name)
+    return problem_response(status, title, detail, errors, headers)
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    return problem_response(error.status, error.title, error.detail, error.errors, error.headers)
+
+
+def handle_unexpected_error(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("Unhandled error", exc_info=error)
+    return handle_http_exception(InternalServerError("Der opstod en uventet fejl. Prøv igen senere."))
+
+
+def register_problem_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected_error)

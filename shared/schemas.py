@@ -1,0 +1,360 @@
+"""The API contract: marshmallow schemas of everything that crosses between the services and to clients.
+
+Output schemas (`OfferingSchema`, `ModuleSchema`, …) dump the catalogue's models and are loaded back
+by the enrolment service's catalogue client; input schemas (`…CreateSchema`, `…PatchSchema`,
+`OfferingQuerySchema`) validate what clients send. Validation here is per field; rules that need
+the database or the whole offering live in the domain modules.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from shared.db import MAX_ID
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+OFFERING_STATUSES = ("draft", "published", "cancelled")
+REGION_CODES = ("1081", "1082", "1083", "1084", "1085")
+MAX_CAPACITY = 500
+MAX_SESSIONS = 40
+MAX_PRICE_DKK = 1_000_000
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARACTERS_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Text(fields.String):
+    """A string trimmed of outer white space, bounded in length and free of control characters.
+
+    Control characters are refused because PostgreSQL rejects NUL in text and nobody types them.
+    """
+
+    def __init__(self, *, max_length: int, multiline: bool = False, min_length: int = 0, validate_also=None,
+                 **kwargs):
+        validators = [validate.Length(min=min_length, max=max_length)]
+        if validate_also is not None:
+            validators.append(validate_also)
+        super().__init__(validate=validators, **kwargs)
+        self.forbidden = _CONTROL_CHARACTERS if multiline else _CONTROL_CHARACTERS_ONE_LINE
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.forbidden.search(text):
+            raise ValidationError("Teksten indeholder kontroltegn, som ikke er tilladt.")
+        return text
+
+
+class Id(fields.Integer):
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class LocalDateTime(fields.AwareDateTime):
+    """An instant written with the Danish offset (+01:00 or +02:00); any offset is accepted on input."""
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return super()._serialize(value.astimezone(COPENHAGEN), attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        if not 2000 <= instant.year <= 2100:
+            raise ValidationError("Tidspunktet skal ligge mellem år 2000 og 2100.")
+        return instant
+
+
+class Email(fields.Email):
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Length(max=254), **kwargs)
+
+
+class ContractSchema(Schema):
+    """Output schemas: clients of the contract ignore fields they do not know yet."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+# --- Problems (RFC 9457) --------------------------------------------------------------------------
+
+class FieldErrorSchema(Schema):
+    pointer = fields.String(metadata={"description": "JSON pointer to the field, e.g. /sessions/0/ends_at"})
+    parameter = fields.String(metadata={"description": "The query parameter, for errors in the query"})
+    message = fields.String()
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema))
+
+
+# --- Programmes and modules -----------------------------------------------------------------------
+
+class ProgrammeSchema(ContractSchema):
+    id = fields.Integer()
+    code = fields.String()
+    title = fields.String()
+    description = fields.String()
+
+
+class ProgrammeCreateSchema(Schema):
+    code = Text(required=True, min_length=1, max_length=20, validate_also=validate.Regexp(r"^[A-Z0-9-]+$"))
+    title = Text(required=True, min_length=1, max_length=200)
+    description = Text(load_default="", max_length=5000, multiline=True)
+
+
+class ProgrammePatchSchema(Schema):
+    title = Text(min_length=1, max_length=200)
+    description = Text(max_length=5000, multiline=True)
+
+
+class ModuleSchema(ContractSchema):
+    id = fields.Integer()
+    code = fields.String()
+    programme = fields.String(attribute="programme_code")
+    title = fields.String()
+    description = fields.String()
+    content = fields.List(fields.String())
+    target_group = fields.String()
+    duration_days = fields.Integer(allow_none=True)
+    amu_number = fields.String(allow_none=True)
+
+
+class ModuleCreateSchema(Schema):
+    code = Text(required=True, min_length=1, max_length=20, validate_also=validate.Regexp(r"^[A-Z0-9-]+$"))
+    programme = Text(required=True, min_length=1, max_length=20)
+    title = Text(required=True, min_length=1, max_length=200)
+    description = Text(load_default="", max_length=5000, multiline=True)
+    content = fields.List(Text(min_length=1, max_length=500), load_default=list, validate=validate.Length(max=50))
+    target_group = Text(load_default="", max_length=2000, multiline=True)
+    duration_days = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                   validate=validate.Range(min=1, max=60))
+    amu_number = Text(allow_none=True, load_default=None, max_length=20,
+                      validate_also=validate.Regexp(r"^[0-9A-Za-z-]+$"))
+    position = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=1000))
+
+
+class ModulePatchSchema(Schema):
+    title = Text(min_length=1, max_length=200)
+    description = Text(max_length=5000, multiline=True)
+    content = fields.List(Text(min_length=1, max_length=500), validate=validate.Length(max=50))
+    target_group = Text(max_length=2000, multiline=True)
+    duration_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=60))
+    amu_number = Text(allow_none=True, max_length=20, validate_also=validate.Regexp(r"^[0-9A-Za-z-]+$"))
+    position = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+
+
+# --- Providers and their locations ----------------------------------------------------------------
+
+class LocationSchema(ContractSchema):
+    id = fields.Integer()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    postcode = fields.String()
+    city = fields.String()
+    municipality_code = fields.String()
+    municipality = fields.String()
+    region_code = fields.String()
+    region = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+
+
+class LocationInputSchema(Schema):
+    id = Id(metadata={"description": "Give the id to change an existing location; leave it out to add one"})
+    name = Text(required=True, min_length=1, max_length=200)
+    address = Text(allow_none=True, load_default=None, max_length=200)
+    postcode = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}$"))
+    city = Text(required=True, min_length=1, max_length=100)
+    municipality_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{3}$"))
+    municipality = Text(required=True, min_length=1, max_length=100)
+    region_code = fields.String(required=True, validate=validate.OneOf(REGION_CODES))
+    latitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=54.0, max=58.0))
+    longitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=7.5, max=15.5))
+
+
+class ProviderSchema(ContractSchema):
+    id = fields.Integer()
+    name = fields.String()
+    website = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    locations = fields.List(fields.Nested(LocationSchema))
+
+
+class ProviderCreateSchema(Schema):
+    name = Text(required=True, min_length=1, max_length=200)
+    website = fields.URL(allow_none=True, load_default=None, schemes={"https", "http"},
+                         validate=validate.Length(max=300))
+    email = Email(allow_none=True, load_default=None)
+    locations = fields.List(fields.Nested(LocationInputSchema), required=True,
+                            validate=validate.Length(min=1, max=50))
+
+
+class ProviderPatchSchema(Schema):
+    name = Text(min_length=1, max_length=200)
+    website = fields.URL(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=300))
+    email = Email(allow_none=True)
+    locations = fields.List(fields.Nested(LocationInputSchema), validate=validate.Length(min=1, max=50))
+
+
+# --- Offerings and sessions -----------------------------------------------------------------------
+
+class SessionSchema(ContractSchema):
+    id = fields.Integer()
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+
+
+class OfferingSchema(ContractSchema):
+    id = fields.Integer()
+    module = fields.String(attribute="module_code")
+    module_title = fields.String()
+    programme = fields.String(attribute="programme_code")
+    provider_id = fields.Integer()
+    provider_name = fields.String()
+    location = fields.Nested(LocationSchema)
+    sessions = fields.List(fields.Nested(SessionSchema))
+    starts_at = LocalDateTime(metadata={"description": "Start of the first session"})
+    ends_at = LocalDateTime(metadata={"description": "End of the last session"})
+    capacity = fields.Integer()
+    min_participants = fields.Integer(allow_none=True)
+    price_dkk = fields.Integer(metadata={"description": "Participant fee in whole Danish kroner"})
+    enrolment_deadline = fields.Date(
+        metadata={"description": "Last day to enrol; open until midnight, Danish time"})
+    language = fields.String(metadata={"description": "ISO 639-1 code of the teaching language"})
+    contact_email = fields.String()
+    reference = fields.String(allow_none=True, metadata={"description": "The school's own reference"})
+    note = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(OFFERING_STATUSES))
+    revision = fields.Integer(metadata={"description": "Bumped on every change the school makes"})
+    demo = fields.Boolean(metadata={"description": "True for example data that is not a real course"})
+    cancelled_at = LocalDateTime(allow_none=True)
+    cancellation_reason = fields.String(allow_none=True)
+    updated_at = LocalDateTime()
+
+
+class SessionInputSchema(Schema):
+    id = Id(metadata={"description": "Give the id to move an existing session; leave it out to add one"})
+    starts_at = LocalDateTime(required=True)
+    ends_at = LocalDateTime(required=True)
+
+    @validates_schema
+    def _ends_after_start(self, data, **kwargs):
+        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("Sessionen skal slutte efter den starter.", "ends_at")
+
+
+def _sessions(**kwargs):
+    return fields.List(fields.Nested(SessionInputSchema), validate=validate.Length(min=1, max=MAX_SESSIONS),
+                       **kwargs)
+
+
+def _head_count(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_CAPACITY), **kwargs)
+
+
+def _price(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_PRICE_DKK), **kwargs)
+
+
+def _language(**kwargs):
+    return fields.String(validate=validate.Regexp(r"^[a-z]{2}$", error="Brug en sprogkode som 'da' eller 'en'."),
+                         **kwargs)
+
+
+class OfferingCreateSchema(Schema):
+    module = Text(required=True, min_length=1, max_length=20, metadata={"description": "Module code, e.g. GLU-4"})
+    provider_id = Id(metadata={"description": "Defaults to the school of the token"})
+    location_id = Id(required=True)
+    sessions = _sessions(required=True)
+    capacity = _head_count(required=True)
+    min_participants = _head_count(allow_none=True, load_default=None)
+    price_dkk = _price(required=True)
+    enrolment_deadline = fields.Date(required=True)
+    language = _language(load_default="da")
+    contact_email = Email(required=True)
+    reference = Text(allow_none=True, load_default=None, max_length=60)
+    note = Text(allow_none=True, load_default=None, max_length=2000, multiline=True)
+    status = fields.String(load_default="published", validate=validate.OneOf(("draft", "published")))
+
+
+class OfferingPatchSchema(Schema):
+    location_id = Id()
+    sessions = _sessions()
+    capacity = _head_count()
+    min_participants = _head_count(allow_none=True)
+    price_dkk = _price()
+    enrolment_deadline = fields.Date()
+    language = _language()
+    contact_email = Email()
+    reference = Text(allow_none=True, max_length=60)
+    note = Text(allow_none=True, max_length=2000, multiline=True)
+    status = fields.String(validate=validate.OneOf(("published",), error="Kun 'published' kan sættes her; "
+                                                   "brug /cancel for at aflyse."))
+
+
+class OfferingCancelSchema(Schema):
+    reason = Text(allow_none=True, load_default=None, max_length=500)
+
+
+class OfferingQuerySchema(Schema):
+    """Query parameters of GET /offerings; unknown parameters are refused."""
+
+    q = Text(max_length=200, metadata={"description": "Free text: words or word beginnings, any case"})
+    module = Text(max_length=20, metadata={"description": "Module code, e.g. GLU-3"})
+    programme = Text(max_length=20, metadata={"description": "Programme code, e.g. GLU"})
+    provider = Id(metadata={"description": "Provider id"})
+    region = Text(max_length=40, metadata={"description": "Region code (1081–1085) or name"})
+    municipality = Text(max_length=60, metadata={"description": "Municipality code (e.g. 791) or name"})
+    date_from = fields.Date(metadata={"description": "First session on or after this day"})
+    date_to = fields.Date(metadata={"description": "First session on or before this day"})
+    language = _language()
+    status = fields.String(validate=validate.OneOf(OFFERING_STATUSES),
+                           metadata={"description": "Default published; drafts only for their school"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _dates_in_order(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError("date_to ligger før date_from.", "date_to")
+
+
+class ImportQuerySchema(Schema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Check every row, write nothing"})
+
+
+class ImportedRowSchema(Schema):
+    line = fields.Integer(metadata={"description": "Line number in the file; the header is line 1"})
+    valid = fields.Boolean()
+    errors = fields.List(fields.Nested(FieldErrorSchema))
+    offering_id = fields.Integer(allow_none=True)
+
+
+class ImportReportSchema(Schema):
+    dry_run = fields.Boolean()
+    valid = fields.Boolean()
+    created = fields.Integer()
+    rows = fields.List(fields.Nested(ImportedRowSchema))
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The list envelope: {"items": [...], "total": n, "page": p, "per_page": k}."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}Page",
+    )
