@@ -312,7 +312,7 @@ class OfferingQuerySchema(Schema):
     q = Text(max_length=200, metadata={"description": "Free text: words or word beginnings, any case"})
     module = Text(max_length=20, metadata={"description": "Module code, e.g. GLU-3"})
     programme = Text(max_length=20, metadata={"description": "Programme code, e.g. GLU"})
-    provider = Id(metadata={"description": "Provider id"})
+    provider = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Provider id"})
     region = Text(max_length=40, metadata={"description": "Region code (1081–1085) or name"})
     municipality = Text(max_length=60, metadata={"description": "Municipality code (e.g. 791) or name"})
     date_from = fields.Date(metadata={"description": "First session on or after this day"})
