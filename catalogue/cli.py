@@ -4,18 +4,19 @@ from datetime import date
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from catalogue.models import db
+from catalogue.seed import seed_catalogue
 from shared.commands import issue_token_command
 
 
 @click.command("seed")
+@with_appcontext
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Plan the demo offerings as if today were this day (default: today).")
 def seed_command(today) -> None:
     """Load the GLU programme, the schools and demo offerings; safe to run again."""
-    from catalogue.seed import seed_catalogue
-
     report = seed_catalogue(db.session, today.date() if today else date.today())
     db.session.commit()
     click.echo(report)

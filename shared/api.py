@@ -20,6 +20,7 @@ class Api(flask_smorest.Api):
 
 def make_api(app: Flask) -> Api:
     app.json.sort_keys = False
+    app.json.ensure_ascii = False
     api = Api(app, spec_kwargs={"info": {"description": app.config.get("API_DESCRIPTION", "")}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     app.after_request(_conditional_get)

@@ -2,11 +2,13 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from shared.auth import Role, issue_token
 
 
 @click.command("issue-token")
+@with_appcontext
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--provider", "provider_id", type=click.IntRange(min=1), help="The school's provider id (role school).")
 @click.option("--organisation", help="The organisation's key, e.g. a municipality code (role hr).")

@@ -97,3 +97,18 @@ def test_sessions_fall_on_weekdays_in_the_coming_year(db_session, seeded):
         assert TODAY + timedelta(days=14) <= days[0] <= TODAY + timedelta(days=365)
         assert all(day.weekday() < 5 for day in days)
         assert offering.enrolment_deadline == days[0] - timedelta(days=14)
+
+
+def test_seed_command_loads_the_catalogue_that_search_serves(app):
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["seed", "--today", "2026-11-22"])
+    second = runner.invoke(args=["seed", "--today", "2026-11-22"])
+    response = app.test_client().get("/offerings", query_string={"q": "konflikt", "per_page": 100})
+
+    assert first.exit_code == 0, first.output
+    assert "150 demo-udbud (150 nye)" in first.output
+    assert "(0 nye)" in second.output
+    assert response.get_json()["total"] > 0
+    assert {item["module"] for item in response.get_json()["items"]} == {"GLU-4"}
+    assert all(item["demo"] for item in response.get_json()["items"])
