@@ -71,9 +71,25 @@ def engine_options(url: str) -> dict:
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     if type(dbapi_connection).__module__ != "sqlite3":
         return
+    # Take transaction control from the sqlite3 module, which would begin transactions lazily
+    # and break SAVEPOINTs; _begin_immediately below starts them instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers carry on while one worker writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_immediately(connection) -> None:
+    """On SQLite every transaction takes the write lock when it begins.
+
+    Two workers that both read a row and then write it would otherwise meet a "database is locked"
+    error at the write; this way the second waits (busy_timeout) and then reads what the first wrote.
+    The price is that transactions on one SQLite file run one at a time, which suits the embedded
+    default; PostgreSQL, the production database, uses row locks instead (SELECT … FOR UPDATE).
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
