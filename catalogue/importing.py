@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from catalogue.offerings import create_offering
 from shared.auth import Actor
-from shared.errors import DomainError, FieldError, ValidationFailed, field_errors_from_messages
+from shared.errors import DomainError, FieldError, Forbidden, ValidationFailed, field_errors_from_messages
 from shared.schemas import COPENHAGEN, OfferingCreateSchema
 
 MAX_ROWS = 2000
@@ -78,6 +78,8 @@ def import_offerings(db: DbSession, actor: Actor, data: bytes, *, dry_run: bool)
             offering = create_offering(db, actor, schema.load(_as_json(raw)))
         except ValidationError as error:
             row.errors = field_errors_from_messages(error.messages)
+        except Forbidden:
+            raise  # a row for another school is a refusal of the whole file, not a row to correct
         except DomainError as error:
             row.errors = error.errors or [FieldError("", error.detail)]
         else:

@@ -23,10 +23,13 @@ EDITABLE_FIELDS = (
 )
 
 
-def get_offering(db: DbSession, actor: Actor, offering_id: int) -> Offering:
-    """An offering `actor` may see; a draft of another school is as unknown as a missing id."""
-    offering = db.get(Offering, offering_id) if 0 < offering_id <= MAX_ID else None
-    if offering is None or (offering.status == "draft" and not _may_edit(actor, offering.provider_id)):
+def get_offering(db: DbSession, actor: Actor, offering_id: int, *, for_update: bool = False) -> Offering:
+    """An offering `actor` may see; a draft of another school is as unknown as a missing id.
+
+    `for_update` locks the row (PostgreSQL) so two edits in flight cannot both read one revision.
+    """
+    offering = db.get(Offering, offering_id, with_for_update=for_update) if 0 < offering_id <= MAX_ID else None
+    if offering is None or (offering.status == "draft" and not _may_see_drafts(actor, offering.provider_id)):
         raise NotFound(f"Udbud {offering_id} findes ikke.")
     return offering
 
@@ -43,13 +46,13 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
     location = _location_of(db, provider_id, data["location_id"], problems)
     if problems:
         raise ValidationFailed("Udbuddet kan ikke oprettes.", problems)
+    _check_reference_free(db, provider_id, data["reference"], None)
     offering = Offering(module=module, provider_id=provider_id, location=location, status=data["status"],
                         demo=demo, revision=1)
     for name in EDITABLE_FIELDS:
         setattr(offering, name, data[name])
-    set_sessions(offering, data["sessions"])
-    check_offering(offering)
-    _check_reference_free(db, offering)
+    positions = set_sessions(offering, data["sessions"])
+    check_offering(offering, positions)
     db.add(offering)
     db.flush()
     return offering
@@ -57,12 +60,14 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
 
 def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict) -> Offering:
     """Apply a school's changes; the result is checked whole, and the revision goes up by one."""
-    offering = get_offering(db, actor, offering_id)
+    offering = get_offering(db, actor, offering_id, for_update=True)
     _require_editor(actor, offering.provider_id)
     if offering.status == "cancelled":
         raise Conflict("Et aflyst udbud kan ikke ændres.")
     if not changes:
         return offering
+    if "reference" in changes:
+        _check_reference_free(db, offering.provider_id, changes["reference"], offering.id)
     if "location_id" in changes:
         problems: list[FieldError] = []
         offering.location = _location_of(db, offering.provider_id, changes["location_id"], problems)
@@ -71,12 +76,10 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
     for name in EDITABLE_FIELDS:
         if name in changes:
             setattr(offering, name, changes[name])
-    if "sessions" in changes:
-        set_sessions(offering, changes["sessions"])
+    positions = set_sessions(offering, changes["sessions"]) if "sessions" in changes else None
     if changes.get("status") == "published":
         offering.status = "published"
-    check_offering(offering)
-    _check_reference_free(db, offering)
+    check_offering(offering, positions)
     _bump_revision(offering)
     db.flush()
     return offering
@@ -84,7 +87,7 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
 
 def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str | None) -> Offering:
     """Cancel, never delete: leaders' calendars must be able to show the cancellation."""
-    offering = get_offering(db, actor, offering_id)
+    offering = get_offering(db, actor, offering_id, for_update=True)
     _require_editor(actor, offering.provider_id)
     if offering.status == "cancelled":
         raise Conflict("Udbuddet er allerede aflyst.")
@@ -96,10 +99,11 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
     return offering
 
 
-def set_sessions(offering: Offering, sessions: list[dict]) -> None:
+def set_sessions(offering: Offering, sessions: list[dict]) -> dict[int, int]:
     """Replace the sessions: ones given with an id are moved (keeping their id), others are added.
 
-    A session's id is kept because calendars derive the event's UID from it.
+    A session's id is kept because calendars derive the event's UID from it. Returns each
+    session's place in the request, keyed by id(session), so errors point at what the client sent.
     """
     existing = {session.id: session for session in offering.sessions if session.id is not None}
     problems = [
@@ -118,21 +122,29 @@ def set_sessions(offering: Offering, sessions: list[dict]) -> None:
     offering.sessions = sorted(kept, key=lambda session: session.starts_at)
     offering.starts_at = offering.sessions[0].starts_at
     offering.ends_at = max(session.ends_at for session in offering.sessions)
+    return {id(session): index for index, session in enumerate(kept)}
 
 
-def check_offering(offering: Offering) -> None:
-    """Rules over the whole offering, checked after every change."""
+def check_offering(offering: Offering, positions: dict[int, int] | None = None) -> None:
+    """Rules over the whole offering, checked after every change.
+
+    `positions` (from set_sessions) makes session errors point at the client's own list.
+    """
     problems: list[FieldError] = []
     sessions = offering.sessions
-    for index, (earlier, later) in enumerate(zip(sessions, sessions[1:], strict=False), start=1):
+
+    def pointer(session: Session, field: str) -> str:
+        index = positions[id(session)] if positions else sessions.index(session)
+        return f"/sessions/{index}/{field}"
+
+    for earlier, later in zip(sessions, sessions[1:], strict=False):
         if later.starts_at < earlier.ends_at:
-            problems.append(FieldError(f"/sessions/{index}/starts_at",
-                                       "Sessionen overlapper en anden session i udbuddet."))
-    for index, session in enumerate(sessions):
+            problems.append(FieldError(pointer(later, "starts_at"), "Sessionen overlapper en anden session."))
+    for session in sessions:
         if session.ends_at <= session.starts_at:
-            problems.append(FieldError(f"/sessions/{index}/ends_at", "Sessionen skal slutte efter den starter."))
+            problems.append(FieldError(pointer(session, "ends_at"), "Sessionen skal slutte efter den starter."))
         elif (session.ends_at - session.starts_at).total_seconds() > 24 * 3600:
-            problems.append(FieldError(f"/sessions/{index}/ends_at", "En session kan højst vare 24 timer."))
+            problems.append(FieldError(pointer(session, "ends_at"), "En session kan højst vare 24 timer."))
     first_day = _local_day(offering.starts_at)
     if offering.enrolment_deadline > first_day:
         problems.append(FieldError("/enrolment_deadline",
@@ -145,6 +157,10 @@ def check_offering(offering: Offering) -> None:
 
 def _local_day(instant: datetime):
     return instant.astimezone(COPENHAGEN).date()
+
+
+def _may_see_drafts(actor: Actor, provider_id: int) -> bool:
+    return actor.role is Role.SERVICE or _may_edit(actor, provider_id)
 
 
 def _may_edit(actor: Actor, provider_id: int) -> bool:
@@ -165,19 +181,16 @@ def _location_of(db: DbSession, provider_id: int, location_id: int, problems: li
     return location
 
 
-def _check_reference_free(db: DbSession, offering: Offering) -> None:
-    if offering.reference is None:
+def _check_reference_free(db: DbSession, provider_id: int, reference: str | None, offering_id: int | None) -> None:
+    """Called before the offering changes, so no pending change is flushed into the unique constraint."""
+    if reference is None:
         return
-    clash = db.scalar(
-        select(Offering.id).where(
-            Offering.provider_id == offering.provider_id,
-            Offering.reference == offering.reference,
-            Offering.id != offering.id if offering.id else True,
-        )
-    )
+    clash = db.scalar(select(Offering.id).where(
+        Offering.provider_id == provider_id, Offering.reference == reference, Offering.id != (offering_id or 0),
+    ))
     if clash is not None:
-        raise ValidationFailed.field("/reference", f"Skolen har allerede et udbud med referencen "
-                                                   f"'{offering.reference}' (udbud {clash}).")
+        raise ValidationFailed.field("/reference", f"Skolen har allerede et udbud med referencen '{reference}' "
+                                                   f"(udbud {clash}).")
 
 
 def _bump_revision(offering: Offering) -> None:

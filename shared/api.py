@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import flask_smorest
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 from shared.errors import register_problem_handlers
 from shared.schemas import ProblemSchema
@@ -23,8 +23,18 @@ def make_api(app: Flask) -> Api:
     app.json.ensure_ascii = False
     api = Api(app, spec_kwargs={"info": {"description": app.config.get("API_DESCRIPTION", "")}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    app.before_request(_refuse_unknown_body_types)
     app.after_request(_conditional_get)
     return api
+
+
+BODY_TYPES = ("application/json", "text/csv", "multipart/form-data")
+
+
+def _refuse_unknown_body_types() -> None:
+    """A body we cannot read is a 415, rather than being taken for an empty one."""
+    if request.content_length and request.mimetype not in BODY_TYPES and not request.mimetype.endswith("+json"):
+        abort(415)
 
 
 BEARER = [{"bearer": []}]

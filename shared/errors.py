@@ -9,9 +9,11 @@ unexpected, so no error ever leaves the API as HTML.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -121,8 +123,28 @@ _DANISH_MESSAGES = {
 }
 
 
+# marshmallow's validator messages carry numbers and choices, so they are matched as patterns.
+_DANISH_PATTERNS = [
+    (re.compile(r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$"),
+     r"Skal være mellem \1 og \2."),
+    (re.compile(r"^Must be greater than or equal to (.+)\.$"), r"Skal være mindst \1."),
+    (re.compile(r"^Must be less than or equal to (.+)\.$"), r"Må højst være \1."),
+    (re.compile(r"^Length must be between (.+) and (.+)\.$"), r"Længden skal være mellem \1 og \2."),
+    (re.compile(r"^Shorter than minimum length (.+)\.$"), r"Længden skal være mindst \1."),
+    (re.compile(r"^Longer than maximum length (.+)\.$"), r"Længden må højst være \1."),
+    (re.compile(r"^Must be one of: (.+)\.$"), r"Skal være en af: \1."),
+    (re.compile(r"^String does not match expected pattern\.$"), r"Har ikke det forventede format."),
+    (re.compile(r"^Not a valid URL\.$"), r"Ugyldig webadresse."),
+]
+
+
 def _danish(message: str) -> str:
-    return _DANISH_MESSAGES.get(message, message)
+    if message in _DANISH_MESSAGES:
+        return _DANISH_MESSAGES[message]
+    for pattern, replacement in _DANISH_PATTERNS:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return message
 
 
 def field_errors_from_messages(messages: dict, pointer: str = "") -> list[FieldError]:
@@ -175,6 +197,8 @@ _HTTP_TITLES = {
     415: "Ikke-understøttet indholdstype",
     422: "Ugyldige data",
     429: "For mange forespørgsler",
+    500: "Intern fejl",
+    503: "Tjenesten er midlertidigt utilgængelig",
 }
 
 
@@ -188,6 +212,10 @@ def handle_http_exception(error: HTTPException) -> Response:
         detail = "Adressen findes ikke."
     elif status == 413:
         detail = "Forespørgslens indhold er større end tilladt."
+    elif status == 405:
+        detail = "Metoden er ikke tilladt på denne adresse; se Allow-headeren."
+    elif status == 415:
+        detail = "Send indholdet som application/json."
     else:
         detail = error.description
     headers = dict(data.get("headers") or {})
@@ -208,7 +236,14 @@ def handle_unexpected_error(error: Exception) -> Response:
     return handle_http_exception(InternalServerError("Der opstod en uventet fejl. Prøv igen senere."))
 
 
+def handle_integrity_error(error: IntegrityError) -> Response:
+    """A unique or foreign key constraint caught what a check before it could not (two requests racing)."""
+    log.warning("Integrity error: %s", error.orig)
+    return problem_response(409, "Konflikt", "Ændringen strider mod data, der lige er gemt. Hent og prøv igen.")
+
+
 def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -146,15 +146,3 @@ def test_bad_sessions_text_names_the_column(school, post_csv):
     response = post_csv(csv_file(school, row), dry_run=True)
 
     assert response.get_json()["rows"][0]["errors"][0]["pointer"] == "/sessions"
-
-
-def test_school_cannot_import_into_another_school(make_school, auth, client, school):
-    other = make_school("AMU Syd")
-    header = "module;provider_id;location_id;sessions;capacity;price_dkk;enrolment_deadline;contact_email"
-    row = f"GLU-1;{other['id']};{other['locations'][0]['id']};{day(40)} 09:00-15:00;12;0;{day(30)};a@b.example"
-
-    response = client.post("/offerings/import", data=csv_file(school, row, header=header), content_type="text/csv",
-                           headers=auth("school", provider_id=school["id"]))
-
-    assert response.status_code == 422
-    assert "ændre skolens udbud" in response.get_json()["errors"][0]["message"]

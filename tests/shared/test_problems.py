@@ -41,3 +41,10 @@ def test_nested_messages_become_json_pointers():
     pointers = [(error.pointer, error.message) for error in field_errors_from_messages(messages)]
 
     assert pointers == [("/sessions/1/ends_at", "Bad."), ("/a~1b", "Slash."), ("", "Whole.")]
+
+
+def test_body_of_an_unknown_type_is_a_415():
+    response = make_app().test_client().post("/boom", data="capacity=3", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.content_type == "application/problem+json"
