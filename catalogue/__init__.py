@@ -5,9 +5,10 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import Migrate
 
-from catalogue.models import db
+from catalogue.models import IdempotencyRecord, db
 from shared.api import make_api
 from shared.config import configure
+from shared.idempotency import install_idempotency
 
 DESCRIPTION = (
     "Katalog over udbud af GLU – Den Grundlæggende Lederuddannelse (modul 1–5) og tillægsmodulet "
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
+    install_idempotency(app, db, IdempotencyRecord)
 
     from catalogue.views import health, offerings, programmes, providers
 

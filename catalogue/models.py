@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.geography import REGIONS
+from shared.idempotency import idempotency_record_model
 
 db = SQLAlchemy(model_class=declarative_base())
 
@@ -144,3 +145,6 @@ class Session(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     offering: Mapped[Offering] = relationship(back_populates="sessions")
+
+
+IdempotencyRecord = idempotency_record_model(db)
