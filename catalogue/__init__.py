@@ -6,6 +6,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from catalogue.models import IdempotencyRecord, db
+from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
@@ -30,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = make_api(app)
     install_idempotency(app, db, IdempotencyRecord)
 
-    from catalogue.views import health, offerings, programmes, providers
+    from catalogue.views import offerings, programmes, providers
 
     for module in (offerings, programmes, providers, health):
         api.register_blueprint(module.blp)

@@ -1,6 +1,5 @@
 """Commands: `flask --app catalogue seed` and `flask --app catalogue issue-token`."""
 
-from datetime import date
 
 import click
 from flask import Flask
@@ -8,6 +7,7 @@ from flask.cli import with_appcontext
 
 from catalogue.models import db
 from catalogue.seed import seed_catalogue
+from shared.clock import copenhagen_today
 from shared.commands import issue_token_command
 
 
@@ -17,7 +17,7 @@ from shared.commands import issue_token_command
               help="Plan the demo offerings as if today were this day (default: today).")
 def seed_command(today) -> None:
     """Load the GLU programme, the schools and demo offerings; safe to run again."""
-    report = seed_catalogue(db.session, today.date() if today else date.today())
+    report = seed_catalogue(db.session, today.date() if today else copenhagen_today())
     db.session.commit()
     click.echo(report)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, declarative_base, utcnow
@@ -111,6 +111,11 @@ class Offering(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+    # Seat counts as the enrolment service last told them (offerings.record_seat_counts); it owns the
+    # enrolments. `seats_version` is its counter, up to 2**62, so that late, older counts are ignored.
+    seats_taken: Mapped[int] = mapped_column(default=0, server_default="0")
+    waitlist_length: Mapped[int] = mapped_column(default=0, server_default="0")
+    seats_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     module: Mapped[Module] = relationship()
     provider: Mapped[Provider] = relationship()
@@ -134,6 +139,11 @@ class Offering(db.Model):
     @property
     def provider_name(self) -> str:
         return self.provider.name
+
+    @property
+    def seats_available(self) -> int:
+        """Never negative: a school may lower the capacity below the seats already taken."""
+        return max(self.capacity - self.seats_taken, 0)
 
 
 class Session(db.Model):

@@ -99,6 +99,28 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
     return offering
 
 
+# The enrolment service reports seats; like it, this actor sees drafts (enrolment may follow any status).
+_SEAT_REPORTER = Actor(role=Role.SERVICE)
+
+
+def record_seat_counts(db: DbSession, offering_id: int, counts: dict) -> Offering:
+    """Take in the enrolment service's counts {taken, waitlisted, version} for an offering.
+
+    Counts may arrive out of order, so ones whose version is not above the stored version are
+    ignored and the offering is returned unchanged. The row is locked while comparing, so two
+    reports in flight cannot both pass the check. Seat counts are not a school's change: neither
+    `revision` nor `updated_at` moves.
+    """
+    offering = get_offering(db, _SEAT_REPORTER, offering_id, for_update=True)
+    if counts["version"] <= offering.seats_version:
+        return offering
+    offering.seats_taken = counts["taken"]
+    offering.waitlist_length = counts["waitlisted"]
+    offering.seats_version = counts["version"]
+    db.flush()
+    return offering
+
+
 def set_sessions(offering: Offering, sessions: list[dict]) -> dict[int, int]:
     """Replace the sessions: ones given with an id are moved (keeping their id), others are added.
 

@@ -68,6 +68,7 @@ class OfferingFilters:
     date_to: date | None = None
     language: str | None = None
     status: str | None = None
+    has_seats: bool | None = None
 
 
 def _start_of_day(day: date) -> datetime:
@@ -125,6 +126,11 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
         statement = statement.where(Offering.starts_at < _start_of_day(filters.date_to + timedelta(days=1)))
     if filters.language:
         statement = statement.where(Offering.language == filters.language)
+    # A comparison of two columns of the row: no index helps, the other filters narrow the rows first.
+    if filters.has_seats is True:
+        statement = statement.where(Offering.capacity > Offering.seats_taken)
+    elif filters.has_seats is False:
+        statement = statement.where(Offering.capacity <= Offering.seats_taken)
     words = Module.search_text + Provider.search_text + Location.search_text
     for word in normalise_words(filters.q):
         statement = statement.where(words.like(f"% {_escape_like(word)}%", escape="\\"))

@@ -24,6 +24,7 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         DATABASE_URL=os.environ.get(f"{prefix}_DATABASE_URL") or default_database,
         GLU_TOKEN_SECRET=os.environ.get("GLU_TOKEN_SECRET"),
         PUBLIC_URL=os.environ.get(f"{prefix}_PUBLIC_URL"),
+        CATALOGUE_URL=os.environ.get("CATALOGUE_URL", "http://127.0.0.1:5001"),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",

@@ -117,6 +117,7 @@ _DANISH_MESSAGES = {
     "Not a valid aware datetime.": "Tidspunktet skal have en tidszone, fx +01:00.",
     "Not a valid email address.": "Ugyldig e-mailadresse.",
     "Invalid input type.": "Forkert datatype.",
+    "Not a valid mapping type.": "Skal være et objekt.",
     "Invalid value.": "Ugyldig værdi.",
     "Invalid JSON body.": "Forespørgslen er ikke gyldig JSON.",
     "Number too large.": "Tallet er for stort.",

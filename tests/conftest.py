@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import uuid
 
+import flask_migrate
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -64,3 +67,16 @@ def empty_tables(db) -> None:
             for table in tables:
                 connection.execute(table.delete())
     db.engine.dispose()
+
+
+def migration_differences(app, db) -> list:
+    """What Alembic would still generate: empty when the committed migrations match the models."""
+    with app.app_context(), db.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), db.metadata)
+
+
+def downgrade_and_upgrade(app, db) -> None:
+    with app.app_context():
+        flask_migrate.downgrade(revision="base")
+        flask_migrate.upgrade()
+        db.engine.dispose()

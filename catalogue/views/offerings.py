@@ -18,6 +18,7 @@ from shared.schemas import (
     OfferingPatchSchema,
     OfferingQuerySchema,
     OfferingSchema,
+    SeatCountsSchema,
     page_of,
 )
 
@@ -96,5 +97,21 @@ class OfferingCancellation(MethodView):
     def post(self, data, offering_id):
         """Cancel an offering; it stays visible as cancelled"""
         offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"])
+        db.session.commit()
+        return offering
+
+
+@blp.route("/<int:offering_id>/seats")
+class OfferingSeats(MethodView):
+    @requires(Role.SERVICE, Role.ADMIN)
+    @blp.arguments(SeatCountsSchema)
+    @blp.response(200, OfferingSchema)
+    @blp.doc(security=BEARER)
+    def put(self, counts, offering_id):
+        """Record an offering's seat counts (the enrolment service)
+
+        Counts whose version is not above the stored one are ignored; the offering is returned either way.
+        """
+        offering = offerings.record_seat_counts(db.session, offering_id, counts)
         db.session.commit()
         return offering

@@ -8,3 +8,4 @@ the database or the whole offering live in the domain modules.
 
 from shared.schemas.base import *  # noqa: F403
 from shared.schemas.catalogue import *  # noqa: F403
+from shared.schemas.enrolment import *  # noqa: F403

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from shared.clock import COPENHAGEN
 from shared.db import MAX_ID
-
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 OFFERING_STATUSES = ("draft", "published", "cancelled")
 REGION_CODES = ("1081", "1082", "1083", "1084", "1085")

@@ -148,6 +148,8 @@ class OfferingSchema(ContractSchema):
     starts_at = LocalDateTime(metadata={"description": "Start of the first session"})
     ends_at = LocalDateTime(metadata={"description": "End of the last session"})
     capacity = fields.Integer()
+    seats_available = fields.Integer(metadata={"description": "Free seats: capacity minus seats taken, never below 0"})
+    waitlist_length = fields.Integer(metadata={"description": "Participants on the waiting list"})
     min_participants = fields.Integer(allow_none=True)
     price_dkk = fields.Integer(metadata={"description": "Participant fee in whole Danish kroner"})
     enrolment_deadline = fields.Date(
@@ -242,6 +244,7 @@ class OfferingQuerySchema(Schema):
     language = _language()
     status = fields.String(validate=validate.OneOf(OFFERING_STATUSES),
                            metadata={"description": "Default published; drafts only for their school"})
+    has_seats = fields.Boolean(metadata={"description": "true: only offerings with a free seat; false: only full ones"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 

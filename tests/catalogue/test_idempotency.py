@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from catalogue import offerings as offerings_module
 from catalogue.models import IdempotencyRecord, Offering, db
+from shared.clock import copenhagen_today
 from shared.db import utcnow
 from tests.catalogue.conftest import offering_data
 
@@ -243,9 +244,9 @@ def test_cancelling_twice_with_one_key_replays_the_first_answer(app, client, pos
 
 def test_an_uploaded_csv_file_is_still_read_with_a_key(app, client, token, school):
     location_id = school["locations"][0]["id"]
-    first = (date.today() + timedelta(days=40)).isoformat()
-    second = (date.today() + timedelta(days=41)).isoformat()
-    deadline = (date.today() + timedelta(days=26)).isoformat()
+    first = (copenhagen_today() + timedelta(days=40)).isoformat()
+    second = (copenhagen_today() + timedelta(days=41)).isoformat()
+    deadline = (copenhagen_today() + timedelta(days=26)).isoformat()
     body = ("module;location_id;sessions;capacity;price_dkk;enrolment_deadline;contact_email\n"
             f"GLU-2;{location_id};{first} 09:00-15:00 | {second} 09:00-15:00;16;1200;{deadline};glu@skole.example\n")
 

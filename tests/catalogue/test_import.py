@@ -1,11 +1,12 @@
 """A school publishes many offerings from a CSV file: a dry run reports every row, a real run is all or nothing."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from catalogue.models import Offering, db
+from shared.clock import copenhagen_today
 
 
 def csv_file(school: dict, *rows: str, header: str | None = None) -> bytes:
@@ -16,7 +17,7 @@ def csv_file(school: dict, *rows: str, header: str | None = None) -> bytes:
 
 
 def day(offset: int) -> str:
-    return (date.today() + timedelta(days=offset)).isoformat()
+    return (copenhagen_today() + timedelta(days=offset)).isoformat()
 
 
 def good_row(module="GLU-2", first=40, reference="HOLD-1") -> str:

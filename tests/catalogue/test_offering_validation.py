@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from catalogue.models import Offering, Session, db
+from shared.clock import copenhagen_today
 from shared.schemas import OfferingSchema
 from tests.catalogue.conftest import in_days, location, offering_data
 
@@ -154,7 +155,7 @@ BAD_POST_BODIES = {
     "unknown location": (_set("location_id", 424242), "/location_id"),
     "huge location id": (_set("location_id", HUGE_ID), "/location_id"),
     "location id as string": (_set("location_id", "1"), "/location_id"),
-    "deadline after first session": (_set("enrolment_deadline", (date.today() + timedelta(days=31)).isoformat()),
+    "deadline after first session": (_set("enrolment_deadline", (copenhagen_today() + timedelta(days=31)).isoformat()),
                                      "/enrolment_deadline"),
     "deadline not a date": (_set("enrolment_deadline", "2030-13-45"), "/enrolment_deadline"),
     "language danish": (_set("language", "danish"), "/language"),
@@ -336,7 +337,7 @@ BAD_PATCHES = {
     "language danish": (lambda o, other: {"language": "danish"}, "/language"),
     "not an e-mail": (lambda o, other: {"contact_email": "glu at skole"}, "/contact_email"),
     "deadline after first session": (
-        lambda o, other: {"enrolment_deadline": (date.today() + timedelta(days=31)).isoformat()},
+        lambda o, other: {"enrolment_deadline": (copenhagen_today() + timedelta(days=31)).isoformat()},
         "/enrolment_deadline"),
     "sessions moved before the deadline": (_patch_sessions(10, 11), "/enrolment_deadline"),
     "session ends before it starts": (
@@ -500,7 +501,7 @@ def test_unknown_query_parameter_message_says_so(client, glu):
 
 def test_good_query_parameters_still_work(client, offering):
     response = client.get("/offerings", query_string={"q": "introduktion", "per_page": "100", "page": "1",
-                                                      "date_from": date.today().isoformat()})
+                                                      "date_from": copenhagen_today().isoformat()})
 
     assert response.status_code == 200
     assert [item["id"] for item in response.get_json()["items"]] == [offering["id"]]

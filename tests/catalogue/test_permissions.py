@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from catalogue.models import Offering, Session, db
 from shared.auth import AUDIENCE, Role, issue_token, read_token
+from shared.clock import copenhagen_today
 from shared.schemas import OfferingSchema
 from tests.catalogue.conftest import in_days, location, offering_data
 from tests.conftest import TOKEN_SECRET
@@ -57,7 +58,7 @@ def csv_for(school: dict, provider_id: int | None = None) -> str:
     return (
         "module;provider_id;location_id;sessions;capacity;price_dkk;enrolment_deadline;contact_email\n"
         f"GLU-2;{provider_id or school['id']};{school['locations'][0]['id']};{day} 09:00-15:00;16;1200;"
-        f"{(date.today() + timedelta(days=10)).isoformat()};glu@skole.example\n"
+        f"{(copenhagen_today() + timedelta(days=10)).isoformat()};glu@skole.example\n"
     )
 
 

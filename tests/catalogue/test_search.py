@@ -1,9 +1,10 @@
 """Anyone finds offerings by module, place, date, language and Danish free text, page by page."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from shared.clock import copenhagen_today
 from tests.catalogue.conftest import location
 
 VIBORG = location()
@@ -82,7 +83,7 @@ def test_provider_filter_shows_one_schools_offerings(client, three_schools):
 
 
 def test_date_range_uses_the_first_session_day(client, three_schools):
-    day = date.today() + timedelta(days=40)
+    day = copenhagen_today() + timedelta(days=40)
 
     only_day = client.get("/offerings", query_string={"date_from": day.isoformat(), "date_to": day.isoformat()})
     from_day = client.get("/offerings", query_string={"date_from": day.isoformat()})

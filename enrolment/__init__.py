@@ -1,0 +1,45 @@
+"""The enrolment service: organisations, participants, enrolments, seats and waiting lists."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from enrolment.catalogue_client import CatalogueClient
+from enrolment.models import IdempotencyRecord, db
+from enrolment.seats import install_seat_publishing
+from shared import health
+from shared.api import make_api
+from shared.config import configure
+from shared.idempotency import install_idempotency
+
+DESCRIPTION = (
+    "Tilmelding til GLU-udbud: kommunernes HR tilmelder medarbejdere, ledere anmoder om en plads, "
+    "og skolerne ser deltagerlister. Pladser oversælges aldrig; ud over kapaciteten kommer man på venteliste."
+)
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Batch mode lets later migrations alter tables on SQLite, which cannot ALTER most things in place.
+migrate = Migrate(render_as_batch=True)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config["API_DESCRIPTION"] = DESCRIPTION
+    configure(app, "enrolment", config)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    api = make_api(app)
+
+    from enrolment.views import batches, enrolments, offerings, organisations, participants, requests
+
+    for module in (enrolments, batches, participants, requests, organisations, offerings, health):
+        api.register_blueprint(module.blp)
+    install_idempotency(app, db, IdempotencyRecord)
+    app.extensions["catalogue_client"] = CatalogueClient(
+        app.config["CATALOGUE_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("CATALOGUE_TRANSPORT"))
+    install_seat_publishing()
+
+    from enrolment.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,73 @@
+"""The only code that knows where the catalogue is: reads offerings, tells it about seats.
+
+Responses are read with the shared schemas, every call has a timeout, and a catalogue that is
+down or broken becomes a 503 problem with Retry-After for the one request that needed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+
+import httpx
+from marshmallow import ValidationError
+
+from shared.auth import Role, issue_token
+from shared.errors import NotFound, ServiceUnavailable
+from shared.schemas import OfferingSchema, SeatCountsSchema
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 30
+TOKEN_LIFETIME_SECONDS = 12 * 3600
+
+
+class CatalogueClient:
+    def __init__(self, base_url: str, token_secret: str, *, timeout: float = 5.0,
+                 transport: httpx.BaseTransport | None = None):
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport,
+                                  timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)))
+        self._token_secret = token_secret
+        self._token: tuple[str, float] | None = None
+
+    def get_offering(self, offering_id: int) -> dict:
+        """The offering as the catalogue shows it now (drafts included: the service role sees them)."""
+        response = self._request("GET", f"/offerings/{offering_id}")
+        if response.status_code == 404:
+            raise NotFound(f"Udbud {offering_id} findes ikke i kataloget.")
+        if response.status_code != 200:
+            raise self._unavailable(f"status {response.status_code}")
+        try:
+            return OfferingSchema().load(response.json())
+        except (ValueError, ValidationError) as error:
+            raise self._unavailable(f"unreadable offering: {error}") from error
+
+    def put_seat_counts(self, offering_id: int, counts) -> bool:
+        """Tell the catalogue an offering's seat counts; False (and a log line) if it could not be told."""
+        body = SeatCountsSchema().dump(asdict(counts))
+        try:
+            response = self._request("PUT", f"/offerings/{offering_id}/seats", json=body)
+        except ServiceUnavailable:
+            return False
+        if response.status_code != 200:
+            log.warning("Catalogue refused seat counts for offering %s: %s", offering_id, response.status_code)
+            return False
+        return True
+
+    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        try:
+            return self._http.request(method, path, headers={"Authorization": f"Bearer {self._service_token()}"},
+                                      **kwargs)
+        except httpx.HTTPError as error:
+            raise self._unavailable(repr(error)) from error
+
+    def _service_token(self) -> str:
+        if self._token is None or time.monotonic() - self._token[1] > TOKEN_LIFETIME_SECONDS:
+            self._token = (issue_token(self._token_secret, Role.SERVICE, days=1), time.monotonic())
+        return self._token[0]
+
+    @staticmethod
+    def _unavailable(reason: str) -> ServiceUnavailable:
+        log.warning("Catalogue unavailable: %s", reason)
+        return ServiceUnavailable("Kataloget kan ikke nås lige nu, så nye tilmeldinger venter. Prøv igen om lidt.",
+                                  retry_after_seconds=RETRY_AFTER_SECONDS)

@@ -1,0 +1,48 @@
+"""Commands: `flask --app enrolment seed`, `issue-token` and `sync-seats`."""
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from enrolment.models import OfferingSeats, db
+from enrolment.seats import refresh_offering
+from enrolment.seed import seed_organisations
+from shared.commands import issue_token_command
+from shared.errors import DomainError
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Create the demo organisations (Viborg, Randers, Norddjurs, Syddjurs, …); safe to run again."""
+    report = seed_organisations(db.session)
+    db.session.commit()
+    click.echo(report)
+
+
+@click.command("sync-seats")
+@with_appcontext
+def sync_seats_command() -> None:
+    """Reconcile: read every known offering from the catalogue, promote where capacity rose, send the counts.
+
+    A safety net for changes the catalogue could not be told about at the time; run it from cron.
+    """
+    client = current_app.extensions["catalogue_client"]
+    offering_ids = list(db.session.scalars(select(OfferingSeats.offering_id).order_by(OfferingSeats.offering_id)))
+    failed = 0
+    for offering_id in offering_ids:
+        try:
+            refresh_offering(db.session, client, offering_id)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            failed += 1
+            click.echo(f"udbud {offering_id}: {error.detail}", err=True)
+    click.echo(f"{len(offering_ids) - failed} udbud afstemt, {failed} fejlede")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(issue_token_command)
+    app.cli.add_command(sync_seats_command)

@@ -1,0 +1,169 @@
+"""An enrolment's life: enrolled by HR or requested by a leader, approved or rejected, substituted, cancelled.
+
+Seat decisions are made in seats.py under the offering's lock; this module decides who may do
+what, and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import joinedload
+
+from enrolment import seats
+from enrolment.catalogue_client import CatalogueClient
+from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Organisation, Participant
+from enrolment.organisations import find_organisation, organisation_in_scope, participant_for
+from shared.auth import Actor, Role
+from shared.db import MAX_ID, utcnow
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+
+def enrol_participant(db: DbSession, actor: Actor, catalogue: CatalogueClient, offering_id: int,
+                      participant: dict, organisation_key: str | None, today: date, source: str = "hr") -> Enrolment:
+    """HR (or an administrator) enrols someone: confirmed if a seat is free, otherwise waitlisted."""
+    organisation = organisation_in_scope(db, actor, organisation_key)
+    offering = catalogue.get_offering(offering_id)
+    return _enrol(db, organisation, offering, participant, today, source=source, needs_approval=False)
+
+
+def request_seat(db: DbSession, catalogue: CatalogueClient, offering_id: int, participant: dict,
+                 organisation_key: str, today: date) -> Enrolment:
+    """A leader asks for a seat; it waits for HR where the organisation wants to approve."""
+    organisation = find_organisation(db, organisation_key)
+    if organisation is None:
+        raise ValidationFailed.field("/organisation", f"Organisationen '{organisation_key}' findes ikke.")
+    offering = catalogue.get_offering(offering_id)
+    return _enrol(db, organisation, offering, participant, today, source="request",
+                  needs_approval=organisation.requires_approval)
+
+
+def _enrol(db: DbSession, organisation: Organisation, offering: dict, participant: dict, today: date, *,
+           source: str, needs_approval: bool) -> Enrolment:
+    offering_seats = lock_open_offering(db, offering, today)
+    person = participant_for(db, organisation, participant["name"], participant["email"])
+    _require_not_enrolled(db, offering["id"], person)
+    return add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval)
+
+
+def lock_open_offering(db: DbSession, offering: dict, today: date) -> OfferingSeats:
+    """Refuse an offering that takes no enrolments (409), otherwise lock its seats."""
+    _require_open(offering["status"], offering["enrolment_deadline"], today)
+    return seats.lock_offering(db, offering)
+
+
+def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Organisation, person: Participant, *,
+                  source: str, needs_approval: bool = False) -> Enrolment:
+    """Enrol someone not yet enrolled into a locked offering: waiting for approval, or placed in line."""
+    enrolment = Enrolment(offering_id=offering_seats.offering_id, participant=person, organisation=organisation,
+                          source=source, status="pending_approval")
+    db.add(enrolment)
+    if not needs_approval:
+        seats.place_in_line(db, offering_seats, enrolment)
+    db.flush()
+    return enrolment
+
+
+def approve_request(db: DbSession, actor: Actor, enrolment_id: int, today: date) -> Enrolment:
+    enrolment = get_enrolment(db, actor, enrolment_id)
+    if enrolment.status != "pending_approval":
+        raise Conflict("Kun en anmodning, der venter på godkendelse, kan godkendes.")
+    offering_seats = seats.lock_known_offering(db, enrolment.offering_id)
+    _require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
+    seats.place_in_line(db, offering_seats, enrolment)
+    return enrolment
+
+
+def reject_request(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
+    enrolment = get_enrolment(db, actor, enrolment_id)
+    if enrolment.status != "pending_approval":
+        raise Conflict("Kun en anmodning, der venter på godkendelse, kan afvises.")
+    enrolment.status = "rejected"
+    enrolment.updated_at = utcnow()
+    return enrolment
+
+
+def cancel_enrolment(db: DbSession, actor: Actor, enrolment_id: int, today: date) -> Enrolment:
+    """Cancel until the deadline; a freed seat goes to the first on the waiting list in this transaction."""
+    enrolment = get_enrolment(db, actor, enrolment_id)
+    if enrolment.status not in ACTIVE_STATUSES:
+        raise Conflict("Tilmeldingen er allerede afsluttet.")
+    offering_seats = seats.lock_known_offering(db, enrolment.offering_id)
+    if today > offering_seats.enrolment_deadline:
+        raise Conflict("Tilmeldingsfristen er overskredet; kontakt skolen for at melde fra.")
+    enrolment.status = "cancelled"
+    enrolment.updated_at = utcnow()
+    seats.promote_waiting(db, offering_seats)
+    return enrolment
+
+
+def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, participant: dict) -> Enrolment:
+    """Another person from the same organisation takes over the seat, or the place in line."""
+    enrolment = get_enrolment(db, actor, enrolment_id)
+    if enrolment.status not in ACTIVE_STATUSES:
+        raise Conflict("Kun en aktiv tilmelding kan overdrages.")
+    seats.lock_known_offering(db, enrolment.offering_id)
+    person = participant_for(db, enrolment.organisation, participant["name"], participant["email"])
+    if person.id != enrolment.participant_id:
+        _require_not_enrolled(db, enrolment.offering_id, person)
+        enrolment.participant = person
+        enrolment.updated_at = utcnow()
+    return enrolment
+
+
+def get_enrolment(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
+    """An enrolment the caller may manage; another organisation's is as unknown as a missing one."""
+    if actor.role not in (Role.HR, Role.ADMIN):
+        raise Forbidden("Kun HR og administratorer kan se tilmeldinger.")
+    enrolment = db.get(Enrolment, enrolment_id) if 0 < enrolment_id <= MAX_ID else None
+    if enrolment is None or (actor.role is Role.HR and enrolment.organisation.key != actor.organisation):
+        raise NotFound(f"Tilmelding {enrolment_id} findes ikke.")
+    seats.add_waitlist_positions(db, [enrolment])
+    return enrolment
+
+
+@dataclass(frozen=True)
+class EnrolmentFilters:
+    offering_id: int | None = None
+    status: str | None = None
+    organisation: str | None = None
+
+
+def enrolments_query(actor: Actor, filters: EnrolmentFilters) -> Select:
+    """The enrolments the caller may see: HR its own organisation's, an administrator all (or one's)."""
+    if actor.role not in (Role.HR, Role.ADMIN):
+        raise Forbidden("Kun HR og administratorer kan se tilmeldinger.")
+    statement = (select(Enrolment).join(Enrolment.organisation)
+                 .options(joinedload(Enrolment.participant), joinedload(Enrolment.organisation))
+                 .order_by(Enrolment.offering_id, Enrolment.id))
+    if actor.role is Role.HR:
+        if filters.organisation not in (None, actor.organisation):
+            raise Forbidden("Du kan kun se din egen organisations tilmeldinger.")
+        statement = statement.where(Organisation.key == actor.organisation)
+    elif filters.organisation:
+        statement = statement.where(Organisation.key == filters.organisation)
+    if filters.offering_id:
+        statement = statement.where(Enrolment.offering_id == filters.offering_id)
+    if filters.status:
+        statement = statement.where(Enrolment.status == filters.status)
+    return statement
+
+
+def _require_open(status: str, deadline: date, today: date) -> None:
+    if status == "cancelled":
+        raise Conflict("Udbuddet er aflyst.")
+    if status != "published":
+        raise Conflict("Udbuddet er ikke offentliggjort endnu.")
+    if today > deadline:
+        raise Conflict(f"Tilmeldingsfristen var {deadline.isoformat()}.")
+
+
+def _require_not_enrolled(db: DbSession, offering_id: int, participant: Participant) -> None:
+    existing = db.scalar(select(Enrolment.id).where(Enrolment.offering_id == offering_id,
+                                                    Enrolment.participant_id == participant.id,
+                                                    Enrolment.status.in_(ACTIVE_STATUSES)))
+    if existing is not None:
+        raise Conflict(f"{participant.email} er allerede tilmeldt dette udbud (tilmelding {existing}).")

@@ -1,0 +1,62 @@
+"""Organisations and which of them a caller may act for."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
+
+from enrolment.models import HrUser, Organisation, Participant
+from shared.auth import Actor, Role
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+
+def list_organisations(db: DbSession) -> list[Organisation]:
+    return list(db.scalars(select(Organisation).options(selectinload(Organisation.hr_users))
+                           .order_by(Organisation.name)))
+
+
+def create_organisation(db: DbSession, data: dict) -> Organisation:
+    if find_organisation(db, data["key"]) is not None:
+        raise Conflict(f"Organisationen '{data['key']}' findes allerede.")
+    data = dict(data)
+    hr_users = [HrUser(**user) for user in data.pop("hr_users")]
+    organisation = Organisation(**data, hr_users=hr_users)
+    db.add(organisation)
+    db.flush()
+    return organisation
+
+
+def find_organisation(db: DbSession, key: str) -> Organisation | None:
+    return db.scalar(select(Organisation).where(Organisation.key == key))
+
+
+def organisation_in_scope(db: DbSession, actor: Actor, key: str | None) -> Organisation:
+    """The organisation `actor` acts for: HR its own, an administrator the one named."""
+    if actor.role is Role.HR:
+        if key is not None and key != actor.organisation:
+            raise Forbidden("Du kan kun tilmelde for din egen organisation.")
+        key = actor.organisation
+    elif actor.role is Role.ADMIN:
+        if not key:
+            raise ValidationFailed.field("/organisation", "Angiv organisationen.")
+    else:
+        raise Forbidden("Kun HR og administratorer kan tilmelde.")
+    organisation = find_organisation(db, key)
+    if organisation is None:
+        raise NotFound(f"Organisationen '{key}' findes ikke.")
+    return organisation
+
+
+def participant_for(db: DbSession, organisation: Organisation, name: str, email: str) -> Participant:
+    """The organisation's participant with this e-mail (any case), created the first time; the name is updated."""
+    email_key = email.strip().casefold()
+    participant = db.scalar(select(Participant).where(Participant.organisation_id == organisation.id,
+                                                      Participant.email_key == email_key))
+    if participant is None:
+        participant = Participant(organisation=organisation, email_key=email_key)
+        db.add(participant)
+    participant.name = name
+    participant.email = email.strip()
+    db.flush()
+    return participant

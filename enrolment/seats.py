@@ -1,0 +1,178 @@
+"""Seats: who gets one, who waits, and who moves up — each decided under one lock per offering.
+
+Why this is race-free: every change of who holds a seat in an offering starts with
+`lock_offering` or `lock_known_offering`, which lock the offering's `OfferingSeats` row —
+`SELECT … FOR UPDATE` on PostgreSQL; on SQLite every transaction already holds the database's
+write lock (shared.db). The lock is held until the request's transaction commits, so the
+confirmed count read under it cannot change before this transaction has written its decision:
+there is no gap between checking for a free seat and taking it. Two transactions enrolling into
+the same offering queue on the lock; enrolments into different offerings do not wait for each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as DbSession
+
+from enrolment.models import Enrolment, OfferingSeats, db
+from shared.db import utcnow
+from shared.errors import NotFound
+
+
+@dataclass(frozen=True)
+class SeatCounts:
+    taken: int
+    waitlisted: int
+    version: int
+
+
+def lock_offering(db: DbSession, offering: dict) -> OfferingSeats:
+    """Lock the offering's seat row, creating it the first time, and take in what the catalogue says now."""
+    insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(OfferingSeats)
+    db.execute(insert.values(
+        offering_id=offering["id"], provider_id=offering["provider_id"], capacity=offering["capacity"],
+        status=offering["status"], enrolment_deadline=offering["enrolment_deadline"],
+        catalogue_revision=offering["revision"], next_place=1, seats_version=0, refreshed_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["offering_id"]))
+    seats = _locked(db, offering["id"])
+    record_offering(db, seats, offering)
+    return seats
+
+
+def refresh_offering(db: DbSession, catalogue, offering_id: int) -> SeatCounts:
+    """Learn the offering anew from the catalogue (promoting if its capacity rose) and tell it the counts."""
+    seats = lock_offering(db, catalogue.get_offering(offering_id))
+    mark_changed(db, seats)
+    return seat_counts(db, seats)
+
+
+def lock_known_offering(db: DbSession, offering_id: int) -> OfferingSeats:
+    """Lock the seat row of an offering this service already knows, without asking the catalogue."""
+    seats = _locked(db, offering_id)
+    if seats is None:
+        raise NotFound(f"Udbud {offering_id} har ingen tilmeldinger.")
+    return seats
+
+
+def _locked(db: DbSession, offering_id: int) -> OfferingSeats | None:
+    statement = (select(OfferingSeats).where(OfferingSeats.offering_id == offering_id)
+                 .with_for_update().execution_options(populate_existing=True))
+    return db.scalars(statement).one_or_none()
+
+
+def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> list[Enrolment]:
+    """Take in the catalogue's view of a locked offering; a raised capacity promotes in this transaction.
+
+    Lowering the capacity below the confirmed count unconfirms no one: it only means nobody moves
+    up until enough seats are free again.
+    """
+    if offering["revision"] < seats.catalogue_revision:
+        return []  # an older answer than one already recorded
+    raised = offering["capacity"] > seats.capacity
+    seats.capacity = offering["capacity"]
+    seats.status = offering["status"]
+    seats.enrolment_deadline = offering["enrolment_deadline"]
+    seats.provider_id = offering["provider_id"]
+    seats.catalogue_revision = offering["revision"]
+    seats.refreshed_at = utcnow()
+    return promote_waiting(db, seats) if raised else []
+
+
+def place_in_line(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> None:
+    """Confirm the enrolment if a seat is free, otherwise put it on the waiting list. Needs the lock."""
+    enrolment.place = seats.next_place
+    seats.next_place += 1
+    enrolment.status = "confirmed" if confirmed_count(db, seats.offering_id) < seats.capacity else "waitlisted"
+    enrolment.updated_at = utcnow()
+    mark_changed(db, seats)
+
+
+def promote_waiting(db: DbSession, seats: OfferingSeats) -> list[Enrolment]:
+    """Confirm the first on the waiting list for every free seat. Needs the lock."""
+    free = seats.capacity - confirmed_count(db, seats.offering_id)
+    if free <= 0:
+        mark_changed(db, seats)
+        return []
+    promoted = list(db.scalars(
+        select(Enrolment).where(Enrolment.offering_id == seats.offering_id, Enrolment.status == "waitlisted")
+        .order_by(Enrolment.place).limit(free)
+    ))
+    for enrolment in promoted:
+        enrolment.status = "confirmed"
+        enrolment.updated_at = utcnow()
+    mark_changed(db, seats)
+    return promoted
+
+
+def confirmed_count(db: DbSession, offering_id: int) -> int:
+    db.flush()
+    return db.scalar(select(func.count()).where(Enrolment.offering_id == offering_id,
+                                                Enrolment.status == "confirmed"))
+
+
+def seat_counts(db: DbSession, seats: OfferingSeats) -> SeatCounts:
+    db.flush()
+    rows = dict(db.execute(
+        select(Enrolment.status, func.count()).where(Enrolment.offering_id == seats.offering_id,
+                                                     Enrolment.status.in_(("confirmed", "waitlisted")))
+        .group_by(Enrolment.status)
+    ).all())
+    return SeatCounts(taken=rows.get("confirmed", 0), waitlisted=rows.get("waitlisted", 0),
+                      version=seats.seats_version)
+
+
+def add_waitlist_positions(db: DbSession, enrolments: Iterable[Enrolment]) -> None:
+    """Set `waitlist_position` (1 is next in line) on the waitlisted among `enrolments`."""
+    waiting = [enrolment for enrolment in enrolments if enrolment.status == "waitlisted"]
+    for offering_id in {enrolment.offering_id for enrolment in waiting}:
+        places = list(db.scalars(select(Enrolment.place).where(
+            Enrolment.offering_id == offering_id, Enrolment.status == "waitlisted").order_by(Enrolment.place)))
+        for enrolment in waiting:
+            if enrolment.offering_id == offering_id:
+                enrolment.waitlist_position = places.index(enrolment.place) + 1
+
+
+# --- Telling the catalogue ------------------------------------------------------------------------
+# The catalogue shows free seats and waiting lists. Changed offerings are noted in the session;
+# just before commit their counts are read (still under the lock), and once the commit has
+# succeeded they are sent to the catalogue. A count that cannot be sent is caught up by the next
+# change or by `flask --app enrolment sync-seats`; the version lets the catalogue drop late arrivals.
+
+_CHANGED = "glu.changed_offerings"
+_COUNTS = "glu.seat_counts"
+
+
+def mark_changed(db: DbSession, seats: OfferingSeats) -> None:
+    seats.seats_version += 1
+    db.info.setdefault(_CHANGED, {})[seats.offering_id] = seats
+
+
+def _count_changed(session: DbSession) -> None:
+    changed = session.info.pop(_CHANGED, {})
+    if changed:
+        session.info[_COUNTS] = {offering_id: seat_counts(session, seats) for offering_id, seats in changed.items()}
+
+
+def _publish_counts(session: DbSession) -> None:
+    counts = session.info.pop(_COUNTS, {})
+    if counts:
+        client = current_app.extensions["catalogue_client"]
+        for offering_id, offering_counts in counts.items():
+            client.put_seat_counts(offering_id, offering_counts)
+
+
+def _forget_changes(session: DbSession) -> None:
+    session.info.pop(_CHANGED, None)
+    session.info.pop(_COUNTS, None)
+
+
+def install_seat_publishing() -> None:
+    if not event.contains(db.session, "before_commit", _count_changed):
+        event.listen(db.session, "before_commit", _count_changed)
+        event.listen(db.session, "after_commit", _publish_counts)
+        event.listen(db.session, "after_rollback", _forget_changes)

@@ -1,0 +1,147 @@
+"""The enrolment service's contract: organisations, participants, enrolments, batches and seat counts."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.schemas.base import ContractSchema, Email, Id, LocalDateTime, Text
+
+ORGANISATION_KINDS = ("municipality", "region", "state", "company", "other")
+ENROLMENT_STATUSES = ("confirmed", "waitlisted", "pending_approval", "cancelled", "rejected")
+BATCH_MODES = ("all_or_nothing", "partial")
+MAX_BATCH_ROWS = 500
+
+
+class HrUserSchema(ContractSchema):
+    name = fields.String()
+    email = fields.String()
+
+
+class HrUserInputSchema(Schema):
+    name = Text(required=True, min_length=1, max_length=200)
+    email = Email(required=True)
+
+
+class OrganisationSchema(ContractSchema):
+    id = fields.Integer()
+    key = fields.String(metadata={"description": "Municipality code (e.g. 791) or another unique key"})
+    name = fields.String()
+    kind = fields.String(validate=validate.OneOf(ORGANISATION_KINDS))
+    requires_approval = fields.Boolean(metadata={"description": "A leader's request waits for HR"})
+    ean = fields.String(allow_none=True)
+    order_reference = fields.String(allow_none=True)
+    cost_centre = fields.String(allow_none=True)
+    hr_users = fields.List(fields.Nested(HrUserSchema))
+
+
+class OrganisationCreateSchema(Schema):
+    key = Text(required=True, min_length=1, max_length=40, validate_also=validate.Regexp(r"^[A-Za-z0-9-]+$"))
+    name = Text(required=True, min_length=1, max_length=200)
+    kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
+    requires_approval = fields.Boolean(load_default=True)
+    ean = fields.String(allow_none=True, load_default=None,
+                        validate=validate.Regexp(r"^[0-9]{13}$", error="Et EAN-nummer har 13 cifre."))
+    order_reference = Text(allow_none=True, load_default=None, max_length=100)
+    cost_centre = Text(allow_none=True, load_default=None, max_length=100)
+    hr_users = fields.List(fields.Nested(HrUserInputSchema), load_default=list, validate=validate.Length(max=50))
+
+
+class ParticipantSchema(ContractSchema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+
+
+class ParticipantInputSchema(Schema):
+    name = Text(required=True, min_length=1, max_length=200)
+    email = Email(required=True)
+
+
+class EnrolmentSchema(ContractSchema):
+    id = fields.Integer()
+    offering_id = fields.Integer()
+    organisation = fields.String(attribute="organisation_key")
+    participant = fields.Nested(ParticipantSchema)
+    status = fields.String(validate=validate.OneOf(ENROLMENT_STATUSES))
+    waitlist_position = fields.Integer(allow_none=True, metadata={"description": "1 is next in line"})
+    source = fields.String(metadata={"description": "hr, batch or request (a leader's own request)"})
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+
+
+class EnrolmentCreateSchema(Schema):
+    offering_id = Id(required=True)
+    participant = fields.Nested(ParticipantInputSchema, required=True)
+    organisation = Text(max_length=40, metadata={"description": "Defaults to the HR token's organisation"})
+
+
+class LeaderRequestSchema(Schema):
+    offering_id = Id(required=True)
+    participant = fields.Nested(ParticipantInputSchema, required=True)
+    organisation = Text(required=True, min_length=1, max_length=40,
+                        metadata={"description": "The key of the leader's organisation, e.g. 791"})
+
+
+class SubstituteSchema(Schema):
+    participant = fields.Nested(ParticipantInputSchema, required=True)
+
+
+class EnrolmentQuerySchema(Schema):
+    offering_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    status = fields.String(validate=validate.OneOf(ENROLMENT_STATUSES))
+    organisation = Text(max_length=40, metadata={"description": "Administrators only"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class BatchQuerySchema(Schema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Report every row, write nothing"})
+    mode = fields.String(load_default="all_or_nothing", validate=validate.OneOf(BATCH_MODES),
+                         metadata={"description": "all_or_nothing: an invalid row stops the batch; "
+                                                  "partial: the valid rows are enrolled"})
+    offering_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                 metadata={"description": "For CSV bodies"})
+    organisation = Text(max_length=40, metadata={"description": "For CSV bodies sent by an administrator"})
+
+
+class BatchSchema(Schema):
+    offering_id = Id(required=True)
+    organisation = Text(max_length=40)
+    participants = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_BATCH_ROWS),
+                               metadata={"description": "Each {name, email}; invalid rows are reported per row"})
+
+
+class BatchRowSchema(Schema):
+    row = fields.Integer(metadata={"description": "1 for the first participant (the line after a CSV header)"})
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    outcome = fields.String(metadata={"description": "confirmed, waitlisted, duplicate or invalid"})
+    reason = fields.String(allow_none=True)
+    enrolment_id = fields.Integer(allow_none=True)
+    waitlist_position = fields.Integer(allow_none=True)
+
+
+class BatchReportSchema(Schema):
+    dry_run = fields.Boolean()
+    mode = fields.String()
+    written = fields.Boolean(metadata={"description": "Whether anything was enrolled"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    rows = fields.List(fields.Nested(BatchRowSchema))
+
+
+class SchoolParticipantSchema(Schema):
+    """What a school sees of its own participants."""
+
+    name = fields.String()
+    organisation = fields.String(metadata={"description": "The organisation's name"})
+    status = fields.String()
+    waitlist_position = fields.Integer(allow_none=True)
+
+
+class SeatCountsSchema(Schema):
+    """What the enrolment service tells the catalogue about an offering's seats (read strictly there)."""
+
+    taken = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100_000))
+    waitlisted = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100_000))
+    version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=2**62),
+                             metadata={"description": "Grows with every change; older counts are ignored"})

@@ -1,0 +1,93 @@
+"""The enrolment service under test, talking over HTTP (in-process WSGI) to a real catalogue app.
+
+Here `app` and `client` are the enrolment service's; the catalogue's fixtures (`catalogue_app`,
+`make_school`, `make_offering`, …) build the offerings it enrols into.
+"""
+
+from __future__ import annotations
+
+import flask_migrate
+import httpx
+import pytest
+
+from enrolment import create_app
+from enrolment.models import db
+from enrolment.organisations import create_organisation
+from tests.catalogue.fixtures import *  # noqa: F403 (fixtures are found by name)
+from tests.conftest import TOKEN_SECRET, empty_tables
+
+
+@pytest.fixture(scope="session")
+def enrolment_database(database_factory):
+    url = database_factory("enrolment")
+    app = create_app({"DATABASE_URL": url, "GLU_TOKEN_SECRET": TOKEN_SECRET})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+class SwitchableTransport(httpx.BaseTransport):
+    """The catalogue over in-process WSGI, which a test can take down and bring back."""
+
+    def __init__(self, catalogue_app):
+        self.wsgi = httpx.WSGITransport(app=catalogue_app)
+        self.down = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("catalogue is down", request=request)
+        return self.wsgi.handle_request(request)
+
+
+@pytest.fixture
+def catalogue_link(catalogue_app):
+    return SwitchableTransport(catalogue_app)
+
+
+@pytest.fixture
+def app(enrolment_database, catalogue_link):
+    app = create_app({"DATABASE_URL": enrolment_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
+                      "CATALOGUE_URL": "http://catalogue.test", "CATALOGUE_TRANSPORT": catalogue_link})
+    yield app
+    with app.app_context():
+        empty_tables(db)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_organisation(app):
+    """make_organisation("791", requires_approval=False) -> the organisation's key."""
+
+    def make(key: str = "791", name: str | None = None, requires_approval: bool = True, kind="municipality") -> str:
+        with app.app_context():
+            create_organisation(db.session, {
+                "key": key, "name": name or f"Kommune {key}", "kind": kind, "requires_approval": requires_approval,
+                "ean": None, "order_reference": None, "cost_centre": None, "hr_users": [],
+            })
+            db.session.commit()
+        return key
+
+    return make
+
+
+@pytest.fixture
+def hr(auth):
+    """hr("791") -> headers of an HR token for that organisation."""
+    return lambda organisation="791": auth("hr", organisation=organisation)
+
+
+@pytest.fixture
+def enrol(client, hr):
+    """enrol(offering, "Anne", organisation="791") -> the response of POST /enrolments."""
+
+    def post(offering: dict, name: str, organisation: str = "791", email: str | None = None, **kwargs):
+        body = {"offering_id": offering["id"],
+                "participant": {"name": name, "email": email or f"{name.lower()}@kommune.example"}}
+        return client.post("/enrolments", json=body, headers=hr(organisation), **kwargs)
+
+    return post
