@@ -6,6 +6,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from catalogue.models import IdempotencyRecord, db
+from catalogue.notifications import EnrolmentNotifier
 from shared import health
 from shared.api import make_api
 from shared.config import configure
@@ -30,6 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
     install_idempotency(app, db, IdempotencyRecord)
+    app.extensions["enrolment_notifier"] = EnrolmentNotifier(
+        app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"),
+        in_background=not app.config.get("TESTING", False))
 
     from catalogue.views import offerings, programmes, providers
 

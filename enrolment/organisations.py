@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from enrolment.models import HrUser, Organisation, Participant
 from shared.auth import Actor, Role
+from shared.db import insert_unless_present, utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
@@ -49,14 +50,19 @@ def organisation_in_scope(db: DbSession, actor: Actor, key: str | None) -> Organ
 
 
 def participant_for(db: DbSession, organisation: Organisation, name: str, email: str) -> Participant:
-    """The organisation's participant with this e-mail (any case), created the first time; the name is updated."""
+    """The organisation's participant with this e-mail (any case), created the first time; the name is updated.
+
+    Created with INSERT … ON CONFLICT DO NOTHING, so the same new person enrolled into two
+    offerings at once (under two different offering locks) is one participant, not a conflict.
+    """
     email_key = email.strip().casefold()
-    participant = db.scalar(select(Participant).where(Participant.organisation_id == organisation.id,
-                                                      Participant.email_key == email_key))
-    if participant is None:
-        participant = Participant(organisation=organisation, email_key=email_key)
-        db.add(participant)
+    insert_unless_present(db, Participant, {
+        "organisation_id": organisation.id, "name": name, "email": email.strip(), "email_key": email_key,
+        "created_at": utcnow(),
+    }, ["organisation_id", "email_key"])
+    participant = db.scalars(select(Participant).where(Participant.organisation_id == organisation.id,
+                                                       Participant.email_key == email_key)
+                             .execution_options(populate_existing=True)).one()
     participant.name = name
     participant.email = email.strip()
-    db.flush()
     return participant

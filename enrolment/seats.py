@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DbSession
 
 from enrolment.models import Enrolment, OfferingSeats, db
-from shared.db import utcnow
+from shared.db import insert_unless_present, utcnow
 from shared.errors import NotFound
 
 
@@ -33,12 +32,11 @@ class SeatCounts:
 
 def lock_offering(db: DbSession, offering: dict) -> OfferingSeats:
     """Lock the offering's seat row, creating it the first time, and take in what the catalogue says now."""
-    insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(OfferingSeats)
-    db.execute(insert.values(
-        offering_id=offering["id"], provider_id=offering["provider_id"], capacity=offering["capacity"],
-        status=offering["status"], enrolment_deadline=offering["enrolment_deadline"],
-        catalogue_revision=offering["revision"], next_place=1, seats_version=0, refreshed_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["offering_id"]))
+    insert_unless_present(db, OfferingSeats, {
+        "offering_id": offering["id"], "provider_id": offering["provider_id"], "capacity": offering["capacity"],
+        "status": offering["status"], "enrolment_deadline": offering["enrolment_deadline"],
+        "catalogue_revision": offering["revision"], "next_place": 1, "seats_version": 0, "refreshed_at": utcnow(),
+    }, ["offering_id"])
     seats = _locked(db, offering["id"])
     record_offering(db, seats, offering)
     return seats

@@ -25,6 +25,7 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         GLU_TOKEN_SECRET=os.environ.get("GLU_TOKEN_SECRET"),
         PUBLIC_URL=os.environ.get(f"{prefix}_PUBLIC_URL"),
         CATALOGUE_URL=os.environ.get("CATALOGUE_URL", "http://127.0.0.1:5001"),
+        ENROLMENT_URL=os.environ.get("ENROLMENT_URL"),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",

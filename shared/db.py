@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -46,6 +47,12 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def insert_unless_present(session: Session, model: type, values: dict, unique_columns: list[str]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: two transactions creating the same row both succeed, one row results."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique_columns))
 
 
 def utcnow() -> datetime:

@@ -1,10 +1,11 @@
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from catalogue import importing, offerings
 from catalogue.models import db
+from catalogue.notifications import EnrolmentNotifier
 from catalogue.search import OfferingFilters, offerings_query
 from shared.api import BEARER
 from shared.auth import Role, current_actor, requires
@@ -21,6 +22,12 @@ from shared.schemas import (
     SeatCountsSchema,
     page_of,
 )
+
+
+def notifier() -> EnrolmentNotifier:
+    """Called after the commit with the URL's id: touching the committed model would open a new transaction."""
+    return current_app.extensions["enrolment_notifier"]
+
 
 blp = Blueprint("offerings", __name__, url_prefix="/offerings",
                 description="Offerings of the modules at the schools: search, publish, edit, cancel.")
@@ -85,6 +92,7 @@ class OfferingById(MethodView):
         """Change an offering of the token's school: sessions, capacity, deadline, …"""
         offering = offerings.update_offering(db.session, current_actor(), offering_id, changes)
         db.session.commit()
+        notifier().offering_changed(offering_id)
         return offering
 
 
@@ -98,6 +106,7 @@ class OfferingCancellation(MethodView):
         """Cancel an offering; it stays visible as cancelled"""
         offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"])
         db.session.commit()
+        notifier().offering_changed(offering_id)
         return offering
 
 

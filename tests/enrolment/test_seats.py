@@ -2,6 +2,8 @@
 
 import pytest
 
+from catalogue.notifications import EnrolmentNotifier
+
 
 @pytest.fixture
 def two_seats(make_school, make_offering, make_organisation):
@@ -51,15 +53,44 @@ def test_same_person_cannot_be_enrolled_twice(enrol, two_seats):
     assert again.content_type == "application/problem+json"
 
 
-def test_raised_capacity_promotes_at_once(client, enrol, hr, two_seats, catalogue_client, auth, make_school):
+def test_raised_capacity_promotes_at_once(client, enrol, hr, two_seats, catalogue_client, auth):
     carla = [enrol(two_seats, name).get_json() for name in ("Anne", "Bent", "Carla")][2]
     school = auth("school", provider_id=two_seats["provider_id"])
-    catalogue_client.patch(f"/offerings/{two_seats['id']}", json={"capacity": 3}, headers=school)
+
+    raised = catalogue_client.patch(f"/offerings/{two_seats['id']}", json={"capacity": 3}, headers=school)
+
+    assert raised.status_code == 200
+    assert client.get(f"/enrolments/{carla['id']}", headers=hr()).get_json()["status"] == "confirmed"
+    shown = catalogue_client.get(f"/offerings/{two_seats['id']}").get_json()
+    assert (shown["seats_available"], shown["waitlist_length"]) == (0, 0)
+
+
+def test_refresh_reads_the_catalogue_again_and_sends_the_counts(client, enrol, two_seats, auth):
+    for name in ("Anne", "Bent", "Carla"):
+        enrol(two_seats, name)
 
     refreshed = client.post(f"/offerings/{two_seats['id']}/refresh", headers=auth("service"))
+    as_hr = client.post(f"/offerings/{two_seats['id']}/refresh", headers=auth("hr", organisation="791"))
 
-    assert refreshed.get_json() == {"taken": 3, "waitlisted": 0, "version": refreshed.get_json()["version"]}
+    assert refreshed.status_code == 200
+    assert (refreshed.get_json()["taken"], refreshed.get_json()["waitlisted"]) == (2, 1)
+    assert as_hr.status_code == 403
+
+
+def test_missed_capacity_change_is_caught_up_by_sync_seats(app, client, enrol, hr, two_seats, catalogue_app,
+                                                           catalogue_client, auth):
+    carla = [enrol(two_seats, name).get_json() for name in ("Anne", "Bent", "Carla")][2]
+    catalogue_app.extensions["enrolment_notifier"] = EnrolmentNotifier(None, "unused")  # the notice is lost
+    catalogue_client.patch(f"/offerings/{two_seats['id']}", json={"capacity": 3},
+                           headers=auth("school", provider_id=two_seats["provider_id"]))
+    waiting = client.get(f"/enrolments/{carla['id']}", headers=hr()).get_json()["status"]
+
+    result = app.test_cli_runner().invoke(args=["sync-seats"])
+
+    assert waiting == "waitlisted"
+    assert "1 udbud afstemt, 0 fejlede" in result.output
     assert client.get(f"/enrolments/{carla['id']}", headers=hr()).get_json()["status"] == "confirmed"
+    assert catalogue_client.get(f"/offerings/{two_seats['id']}").get_json()["seats_available"] == 0
 
 
 def test_lowered_capacity_unconfirms_no_one(client, enrol, hr, two_seats, catalogue_client, auth):
@@ -67,7 +98,6 @@ def test_lowered_capacity_unconfirms_no_one(client, enrol, hr, two_seats, catalo
     school = auth("school", provider_id=two_seats["provider_id"])
     lowered = catalogue_client.patch(f"/offerings/{two_seats['id']}", json={"capacity": 1}, headers=school)
     assert lowered.status_code == 200
-    client.post(f"/offerings/{two_seats['id']}/refresh", headers=auth("service"))
 
     statuses = [client.get(f"/enrolments/{p['id']}", headers=hr()).get_json()["status"] for p in people]
     carla = enrol(two_seats, "Carla").get_json()
