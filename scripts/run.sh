@@ -10,6 +10,7 @@ ENROLMENT_PORT="${ENROLMENT_PORT:-5002}"
 export CATALOGUE_PUBLIC_URL="${CATALOGUE_PUBLIC_URL:-http://127.0.0.1:$CATALOGUE_PORT}"
 export ENROLMENT_PUBLIC_URL="${ENROLMENT_PUBLIC_URL:-http://127.0.0.1:$ENROLMENT_PORT}"
 export CATALOGUE_URL="${CATALOGUE_URL:-http://127.0.0.1:$CATALOGUE_PORT}"
+export ENROLMENT_URL="${ENROLMENT_URL:-http://127.0.0.1:$ENROLMENT_PORT}"
 
 for service in catalogue enrolment; do
   flask --app "$service" db upgrade
