@@ -6,7 +6,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from catalogue.models import IdempotencyRecord, db
-from catalogue.notifications import EnrolmentNotifier
+from catalogue.notifications import WebhookSender
 from shared import health
 from shared.api import make_api
 from shared.config import configure
@@ -31,13 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
     install_idempotency(app, db, IdempotencyRecord)
-    app.extensions["enrolment_notifier"] = EnrolmentNotifier(
+    # Signed webhooks to the enrolment service after a school's change (catalogue.notifications).
+    app.extensions["webhook_sender"] = WebhookSender(
         app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"),
         in_background=not app.config.get("TESTING", False))
 
-    from catalogue.views import offerings, programmes, providers
+    from catalogue.views import calendars, changes, offerings, programmes, providers
 
-    for module in (offerings, programmes, providers, health):
+    for module in (changes, offerings, calendars, programmes, providers, health):
         api.register_blueprint(module.blp)
 
     from catalogue.cli import register_commands

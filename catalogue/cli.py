@@ -1,8 +1,8 @@
-"""Commands: `flask --app catalogue seed` and `flask --app catalogue issue-token`."""
+"""Commands: `flask --app catalogue seed`, `issue-token` and `deliver-webhooks`."""
 
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from catalogue.models import db
@@ -22,6 +22,18 @@ def seed_command(today) -> None:
     click.echo(report)
 
 
+@click.command("deliver-webhooks")
+@with_appcontext
+def deliver_webhooks_command() -> None:
+    """Send every due webhook to the enrolment service (new ones, and failed ones whose retry is due); run from cron."""
+    sender = current_app.extensions["webhook_sender"]
+    if not sender.enabled:
+        raise click.ClickException("ENROLMENT_URL er ikke sat: der er ingen at sende til.")
+    report = sender.deliver_due(db.session)
+    click.echo(f"{report.delivered} leveret, {report.failed} fejlede")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(issue_token_command)
+    app.cli.add_command(deliver_webhooks_command)

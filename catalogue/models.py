@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.geography import REGIONS
 from shared.idempotency import idempotency_record_model
+from shared.links import absolute_url
 
 db = SQLAlchemy(model_class=declarative_base())
 
@@ -116,6 +117,9 @@ class Offering(db.Model):
     seats_taken: Mapped[int] = mapped_column(default=0, server_default="0")
     waitlist_length: Mapped[int] = mapped_column(default=0, server_default="0")
     seats_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The offering's place in the change feed (GET /offerings/changes): the value of `change_sequence`
+    # drawn by the school's latest change (notifications.record_change). Seat counts do not move it.
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0, server_default="0")
 
     module: Mapped[Module] = relationship()
     provider: Mapped[Provider] = relationship()
@@ -131,6 +135,18 @@ class Offering(db.Model):
     @property
     def module_title(self) -> str:
         return self.module.title
+
+    @property
+    def module_description(self) -> str:
+        return self.module.description
+
+    @property
+    def module_content(self) -> list[str]:
+        return self.module.content
+
+    @property
+    def url(self) -> str:
+        return absolute_url(f"/offerings/{self.id}")
 
     @property
     def programme_code(self) -> str:
@@ -155,6 +171,41 @@ class Session(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     offering: Mapped[Offering] = relationship(back_populates="sessions")
+
+
+class ChangeSequence(db.Model):
+    """The one counter (a single row, id 1) every school's change draws its `change_seq` from.
+
+    Drawn with UPDATE … RETURNING, which row-locks the counter until the change commits: see
+    notifications.next_change_seq for why that makes the change feed safe to read by number.
+    """
+
+    __tablename__ = "change_sequence"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebhookDelivery(db.Model):
+    """One webhook to the enrolment service, written with the change it announces: the delivery log.
+
+    `attempts` counts every send; a failed one sets `next_attempt_at` later (exponential backoff),
+    a delivered one `delivered_at`. `next_attempt_at` is NULL once the delivery has been given up.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 IdempotencyRecord = idempotency_record_model(db)

@@ -1,49 +1,238 @@
-"""Telling the enrolment service that a school changed an offering, so it can act at once.
+"""How a school's change reaches the enrolment service: a change feed, and signed webhooks that announce it.
 
-After a school's change is committed, the enrolment service is asked to read the offering again
-(`POST {ENROLMENT_URL}/offerings/{id}/refresh`): a raised capacity then promotes from the waiting
-list without waiting for any periodic job. The call runs on a background thread, so the school's
-response never waits for it and two services calling each other cannot tie up each other's
-workers. A notice that is lost (the enrolment service down, the process restarted) is caught up
-by `flask --app enrolment sync-seats`.
+The change feed is the truth. Every change a school makes to an offering (create, edit, cancel;
+not the seat counts the enrolment service reports) draws the next number from one counter and
+stores it on the offering as `change_seq`. `GET /offerings/changes?since=N` lists the offerings
+changed after N in that order, each as it is now; a reader keeps the last number it has applied
+and reads on from there, so a change it was not told about is read the next time, never lost.
+
+Webhooks make it prompt. With ENROLMENT_URL set, an edit or cancellation also writes a
+`webhook_delivery` row in the same transaction (so a committed change always has its webhook, and
+a rolled-back one never does). After the commit, `WebhookSender` POSTs the due rows to
+`{ENROLMENT_URL}/webhooks/catalogue`, signed (shared.webhooks), on a background thread so the
+school's response never waits for it. The enrolment service answers by reading the feed. A failed
+send is retried with exponential backoff (30 s, 1 min, 2 min, … at most 1 h) by the next change
+or by `flask --app catalogue deliver-webhooks` from cron; every attempt is kept in the log
+(`GET /webhook-deliveries`). New offerings are in the feed but send no webhook: the enrolment
+service cannot have enrolled anyone into an offering before it existed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
+from flask import Flask
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import joinedload, selectinload
 
-from shared.auth import Role, issue_token
+from catalogue import models
+from catalogue.models import ChangeSequence, Module, Offering, WebhookDelivery
+from shared.db import insert_unless_present, utcnow
+from shared.webhooks import signed_headers, signing_key
 
 log = logging.getLogger(__name__)
 
+WEBHOOK_PATH = "/webhooks/catalogue"
+SEND_TIMEOUT_SECONDS = 5.0
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+# After this many failed sends (about 14 hours) a delivery is given up: `sync-changes` on the
+# enrolment side reads the feed anyway, so nothing is lost, and a dead endpoint is not tried forever.
+MAX_ATTEMPTS = 20
+# A sender claims the rows it is about to send for this long, so two senders (a web worker's
+# thread and cron) do not send the same row at once; a sender that dies leaves them due again after it.
+CLAIM_FOR = timedelta(seconds=60)
+DELIVERY_BATCH = 100
+_ERROR_LENGTH = 500
 
-class EnrolmentNotifier:
-    def __init__(self, enrolment_url: str | None, token_secret: str, *, transport: httpx.BaseTransport | None = None,
-                 in_background: bool = True):
-        self._url = enrolment_url.rstrip("/") if enrolment_url else None
-        self._secret = token_secret
+
+# --- The change feed ------------------------------------------------------------------------------
+
+def next_change_seq(db: DbSession) -> int:
+    """The next number of the change feed, for a change about to be committed in this transaction.
+
+    `UPDATE change_sequence SET value = value + 1 RETURNING value` row-locks the counter until this
+    transaction ends (on SQLite every transaction already holds the write lock, shared.db). A second
+    change waits for the first to commit or roll back before it draws its number, so changes commit
+    in the order of their numbers and no number is left behind by a rollback: a reader that has seen
+    N can never later meet a committed change below N. The price is that schools' changes commit
+    one at a time, which suits how rarely they happen. Take the number as late in the transaction as
+    possible. The counter row is made if it is missing (a new or emptied database).
+    """
+    drawn = _draw(db)
+    if drawn is None:
+        insert_unless_present(db, ChangeSequence, {"id": 1, "value": 0}, ["id"])
+        drawn = _draw(db)
+    return drawn
+
+
+def _draw(db: DbSession) -> int | None:
+    return db.execute(
+        update(ChangeSequence).where(ChangeSequence.id == 1).values(value=ChangeSequence.value + 1)
+        .returning(ChangeSequence.value)
+    ).scalar_one_or_none()
+
+
+def record_change(db: DbSession, offering: Offering, *, webhook: bool) -> None:
+    """Give a school's change its number in the feed and, if `webhook`, its delivery in the log."""
+    offering.change_seq = next_change_seq(db)
+    if webhook:
+        if offering.id is None:
+            db.flush()
+        db.add(WebhookDelivery(
+            offering_id=offering.id, change_seq=offering.change_seq,
+            payload={"offering_id": offering.id, "change_seq": offering.change_seq},
+            created_at=utcnow(), attempts=0, next_attempt_at=utcnow(),
+        ))
+
+
+@dataclass
+class ChangesPage:
+    items: list[Offering]
+    last_seq: int
+    more: bool
+
+
+def changes_since(db: DbSession, since: int, limit: int) -> ChangesPage:
+    """Offerings changed after `since`, in the order of their changes, each as it is now.
+
+    An offering changed twice appears once, at its latest number. `last_seq` is where the next
+    read starts: the last number returned, or `since` if nothing was.
+    """
+    rows = list(db.scalars(
+        select(Offering).where(Offering.change_seq > since).order_by(Offering.change_seq).limit(limit + 1)
+        .options(joinedload(Offering.module).joinedload(Module.programme), joinedload(Offering.provider),
+                 joinedload(Offering.location), selectinload(Offering.sessions))
+    ).unique())
+    items = rows[:limit]
+    return ChangesPage(items=items, last_seq=items[-1].change_seq if items else since, more=len(rows) > limit)
+
+
+# --- Webhooks -------------------------------------------------------------------------------------
+
+def deliveries_query() -> Select:
+    """The delivery log, newest first."""
+    return select(WebhookDelivery).order_by(WebhookDelivery.id.desc())
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """How long to wait after the n-th failed send: 30 s, 1 min, 2 min, 4 min, … at most an hour."""
+    return min(FIRST_RETRY * 2 ** min(max(failed_attempts - 1, 0), 16), LAST_RETRY)
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+
+
+class WebhookSender:
+    """POSTs due webhook deliveries to the enrolment service; disabled without an enrolment URL.
+
+    `deliver_soon` is what a view calls after committing a school's change: on a thread of its own
+    (with `in_background=False`, as in tests, at once), in an app context of its own, so nothing of
+    the request or its database session is shared. `deliver_due` sends every due row; the CLI
+    command calls it directly.
+    """
+
+    def __init__(self, enrolment_url: str | None, token_secret: str | None, *,
+                 transport: httpx.BaseTransport | None = None, in_background: bool = True,
+                 timeout: float = SEND_TIMEOUT_SECONDS):
+        self.url = f"{enrolment_url.rstrip('/')}{WEBHOOK_PATH}" if enrolment_url else None
+        self._key = signing_key(token_secret or "")
         self._transport = transport
         self._in_background = in_background
+        self._timeout = timeout
 
-    def offering_changed(self, offering_id: int) -> None:
-        if self._url is None:
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
+
+    def deliver_soon(self, app: Flask) -> None:
+        if not self.enabled:
             return
         if self._in_background:
-            threading.Thread(target=self._send, args=(offering_id,), daemon=True).start()
+            threading.Thread(target=self._deliver_in, args=(app,), name="glu-webhooks", daemon=True).start()
         else:
-            self._send(offering_id)
+            self._deliver_in(app)
 
-    def _send(self, offering_id: int) -> None:
-        token = issue_token(self._secret, Role.SERVICE, days=1)
+    def _deliver_in(self, app: Flask) -> None:
+        with app.app_context():
+            try:
+                self.deliver_due(models.db.session)
+            except Exception:  # nobody to answer: the rows stay due for the next sender
+                log.exception("Webhook delivery failed")
+            finally:
+                models.db.session.remove()
+
+    def deliver_due(self, db: DbSession) -> DeliveryReport:
+        """Send every due delivery once. Commits: a claim before sending, each outcome after it.
+
+        No transaction is open while a webhook is in flight, so the enrolment service may call the
+        catalogue back (it reads the change feed) without waiting for a lock held here.
+        """
+        report = DeliveryReport()
+        if not self.enabled:
+            return report
+        with httpx.Client(transport=self._transport, timeout=self._timeout) as client:
+            while True:
+                claimed = self._claim(db)
+                for delivery_id, payload in claimed:
+                    status, error = self._post(client, payload)
+                    self._record(db, delivery_id, status, error)
+                    if error is None:
+                        report.delivered += 1
+                    else:
+                        report.failed += 1
+                if len(claimed) < DELIVERY_BATCH:
+                    return report
+
+    def _claim(self, db: DbSession) -> list[tuple[int, dict]]:
+        now = utcnow()
+        rows = db.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.id).limit(DELIVERY_BATCH).with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
+        for row in rows:
+            row.next_attempt_at = now + CLAIM_FOR
+            claimed.append((row.id, dict(row.payload)))
+        db.commit()
+        return claimed
+
+    def _post(self, client: httpx.Client, payload: dict) -> tuple[int | None, str | None]:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         try:
-            with httpx.Client(transport=self._transport, timeout=10.0) as client:
-                response = client.post(f"{self._url}/offerings/{offering_id}/refresh",
-                                       headers={"Authorization": f"Bearer {token}"})
-            if response.status_code != 200:
-                log.warning("Enrolment service answered %s to the change of offering %s",
-                            response.status_code, offering_id)
+            response = client.post(self.url, content=body, headers=signed_headers(self._key, int(time.time()), body))
         except httpx.HTTPError as error:
-            log.warning("Enrolment service not told of the change of offering %s: %r", offering_id, error)
+            log.warning("Webhook for offering %s not delivered: %r", payload.get("offering_id"), error)
+            return None, repr(error)
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        log.warning("Enrolment service answered %s to the webhook for offering %s", response.status_code,
+                    payload.get("offering_id"))
+        return response.status_code, f"HTTP {response.status_code}: {response.text[:300]}"
+
+    def _record(self, db: DbSession, delivery_id: int, status: int | None, error: str | None) -> None:
+        now = utcnow()
+        delivery = db.get(WebhookDelivery, delivery_id, with_for_update=True, populate_existing=True)
+        delivery.attempts += 1
+        delivery.last_status = status
+        if error is None:
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+            delivery.last_error = None
+        else:
+            delivery.last_error = error[:_ERROR_LENGTH]
+            delivery.next_attempt_at = (now + retry_delay(delivery.attempts)
+                                        if delivery.attempts < MAX_ATTEMPTS else None)
+        db.commit()
+

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import Location, Module, Offering, Session
+from catalogue.notifications import record_change
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -53,13 +54,19 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
         setattr(offering, name, data[name])
     positions = set_sessions(offering, data["sessions"])
     check_offering(offering, positions)
+    # In the change feed, but no webhook: nobody can have enrolled into an offering before it existed.
+    record_change(db, offering, webhook=False)
     db.add(offering)
     db.flush()
     return offering
 
 
-def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict) -> Offering:
-    """Apply a school's changes; the result is checked whole, and the revision goes up by one."""
+def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict, *, webhook: bool = False) -> Offering:
+    """Apply a school's changes; the result is checked whole, and the revision goes up by one.
+
+    Every change takes the next number of the change feed; `webhook` also writes its delivery to the
+    enrolment service (notifications.record_change).
+    """
     offering = get_offering(db, actor, offering_id, for_update=True)
     _require_editor(actor, offering.provider_id)
     if offering.status == "cancelled":
@@ -80,13 +87,14 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
     if changes.get("status") == "published":
         offering.status = "published"
     check_offering(offering, positions)
-    _bump_revision(offering)
+    _bump_revision(db, offering, webhook=webhook)
     db.flush()
     return offering
 
 
-def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str | None) -> Offering:
-    """Cancel, never delete: leaders' calendars must be able to show the cancellation."""
+def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str | None, *,
+                    webhook: bool = False) -> Offering:
+    """Cancel, never delete: leaders' calendars must be able to show the cancellation. `webhook` as for updates."""
     offering = get_offering(db, actor, offering_id, for_update=True)
     _require_editor(actor, offering.provider_id)
     if offering.status == "cancelled":
@@ -94,7 +102,7 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
     offering.status = "cancelled"
     offering.cancelled_at = utcnow()
     offering.cancellation_reason = reason
-    _bump_revision(offering)
+    _bump_revision(db, offering, webhook=webhook)
     db.flush()
     return offering
 
@@ -109,7 +117,7 @@ def record_seat_counts(db: DbSession, offering_id: int, counts: dict) -> Offerin
     Counts may arrive out of order, so ones whose version is not above the stored version are
     ignored and the offering is returned unchanged. The row is locked while comparing, so two
     reports in flight cannot both pass the check. Seat counts are not a school's change: neither
-    `revision` nor `updated_at` moves.
+    `revision`, `updated_at` nor `change_seq` moves.
     """
     offering = get_offering(db, _SEAT_REPORTER, offering_id, for_update=True)
     if counts["version"] <= offering.seats_version:
@@ -215,6 +223,8 @@ def _check_reference_free(db: DbSession, provider_id: int, reference: str | None
                                                    f"(udbud {clash}).")
 
 
-def _bump_revision(offering: Offering) -> None:
+def _bump_revision(db: DbSession, offering: Offering, *, webhook: bool) -> None:
+    """Last in every change: the change feed's number locks its counter until the commit."""
     offering.revision += 1
     offering.updated_at = utcnow()
+    record_change(db, offering, webhook=webhook)

@@ -6,7 +6,9 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from enrolment.catalogue_client import CatalogueClient
+from enrolment.mail import install_mail_sending
 from enrolment.models import IdempotencyRecord, db
+from enrolment.notices import install_notices
 from enrolment.seats import install_seat_publishing
 from shared import health
 from shared.api import make_api
@@ -30,14 +32,16 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
 
-    from enrolment.views import batches, enrolments, offerings, organisations, participants, requests
+    from enrolment.views import batches, enrolments, feeds, offerings, organisations, participants, requests, webhooks
 
-    for module in (enrolments, batches, participants, requests, organisations, offerings, health):
+    for module in (enrolments, batches, participants, requests, organisations, offerings, feeds, webhooks, health):
         api.register_blueprint(module.blp)
     install_idempotency(app, db, IdempotencyRecord)
     app.extensions["catalogue_client"] = CatalogueClient(
         app.config["CATALOGUE_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("CATALOGUE_TRANSPORT"))
     install_seat_publishing()
+    install_notices()
+    install_mail_sending(app)
 
     from enrolment.cli import register_commands
 

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from shared.auth import Role, issue_token
 from shared.errors import NotFound, ServiceUnavailable
-from shared.schemas import OfferingSchema, SeatCountsSchema
+from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsSchema
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
@@ -41,6 +41,16 @@ class CatalogueClient:
             return OfferingSchema().load(response.json())
         except (ValueError, ValidationError) as error:
             raise self._unavailable(f"unreadable offering: {error}") from error
+
+    def get_changes(self, since: int, limit: int = 100) -> dict:
+        """A page of the change feed: {"items": [offering, …], "last_seq", "more"}, each offering as in get_offering."""
+        response = self._request("GET", "/offerings/changes", params={"since": since, "limit": limit})
+        if response.status_code != 200:
+            raise self._unavailable(f"change feed: status {response.status_code}")
+        try:
+            return OfferingChangesSchema().load(response.json())
+        except (ValueError, ValidationError) as error:
+            raise self._unavailable(f"unreadable change feed: {error}") from error
 
     def put_seat_counts(self, offering_id: int, counts) -> bool:
         """Tell the catalogue an offering's seat counts; False (and a log line) if it could not be told."""

@@ -1,12 +1,14 @@
-"""Commands: `flask --app enrolment seed`, `issue-token` and `sync-seats`."""
+"""Commands: `flask --app enrolment seed`, `issue-token`, `sync-seats`, `sync-changes` and `send-mail`."""
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from enrolment.change_feed import catch_up
+from enrolment.changes import refresh_offering
+from enrolment.mail import SmtpSettings, send_pending
 from enrolment.models import OfferingSeats, db
-from enrolment.seats import refresh_offering
 from enrolment.seed import seed_organisations
 from shared.commands import issue_token_command
 from shared.errors import DomainError
@@ -42,7 +44,35 @@ def sync_seats_command() -> None:
     click.echo(f"{len(offering_ids) - failed} udbud afstemt, {failed} fejlede")
 
 
+@click.command("send-mail")
+@with_appcontext
+def send_mail_command() -> None:
+    """Send what waits in the outbox (a retry for mail that could not be sent); run it from cron."""
+    settings = SmtpSettings.from_config(current_app.config)
+    if settings is None:
+        raise click.UsageError("SMTP_HOST is not set: mail stays in the outbox.")
+    sent, failed = send_pending(db.session, settings)
+    click.echo(f"{sent} sendt, {failed} fejlede")
+
+
+@click.command("sync-changes")
+@with_appcontext
+def sync_changes_command() -> None:
+    """Read the catalogue's change feed from the stored cursor and apply every change; run it from cron.
+
+    The safety net for webhooks: a change whose webhook was lost is applied here, never lost.
+    """
+    try:
+        result = catch_up(db.session, current_app.extensions["catalogue_client"])
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.detail) from error
+    click.echo(f"{result.applied} ændringer anvendt, læst til ændring {result.cursor}")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(sync_changes_command)
+    app.cli.add_command(send_mail_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(issue_token_command)
     app.cli.add_command(sync_seats_command)

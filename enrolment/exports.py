@@ -24,20 +24,13 @@ from sqlalchemy.orm import joinedload
 from enrolment import seats
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import EnrolmentFilters, enrolments_query
-from enrolment.models import Enrolment, OfferingSeats
+from enrolment.models import STATUS_LABELS, Enrolment, OfferingSeats
 from shared.auth import Actor, Role
 from shared.clock import COPENHAGEN
 from shared.db import MAX_ID
 from shared.errors import Forbidden, NotFound
 
 BOM = "\ufeff"
-STATUS_LABELS = {
-    "confirmed": "Bekræftet",
-    "waitlisted": "Venteliste",
-    "pending_approval": "Afventer godkendelse",
-    "cancelled": "Afmeldt",
-    "rejected": "Afvist",
-}
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 ENROLMENT_COLUMNS = ("Tilmelding", "Udbud", "Navn", "E-mail", "Status", "Plads på venteliste", "Oprettet")

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.idempotency import idempotency_record_model
+from shared.links import absolute_url
 
 db = SQLAlchemy(model_class=declarative_base())
 
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 # Statuses that hold or wait for a seat; a participant has at most one of these per offering.
 ACTIVE_STATUSES = ("confirmed", "waitlisted", "pending_approval")
+STATUS_LABELS = {
+    "confirmed": "Bekræftet",
+    "waitlisted": "Venteliste",
+    "pending_approval": "Afventer godkendelse",
+    "cancelled": "Afmeldt",
+    "rejected": "Afvist",
+}
 
 
 class Organisation(db.Model):
@@ -28,6 +41,8 @@ class Organisation(db.Model):
     ean: Mapped[str | None] = mapped_column(String(13))
     order_reference: Mapped[str | None] = mapped_column(String(100))
     cost_centre: Mapped[str | None] = mapped_column(String(100))
+    # The secret in HR's organisation calendar feed URL; a new one revokes the old.
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     hr_users: Mapped[list[HrUser]] = relationship(back_populates="organisation", order_by="HrUser.id",
@@ -55,6 +70,10 @@ class Participant(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     email_key: Mapped[str] = mapped_column(String(254))
+    # Secrets in the leader's links: the calendar feed (handed to Google and Microsoft, so it only
+    # reads) and the "Mine kurser" page (which can cancel). Separate, so one can be revoked alone.
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
+    page_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
@@ -77,6 +96,11 @@ class OfferingSeats(db.Model):
     # Grows with every change of the seat counts, so the catalogue can ignore counts that arrive late.
     seats_version: Mapped[int] = mapped_column(default=0)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The offering as the catalogue last showed it (OfferingSchema's JSON): what calendars are built from.
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Sessions the school has since removed: [{"id", "starts_at", "ends_at", "removed_at"}], kept so
+    # calendars can show them as cancelled instead of letting them vanish.
+    removed_sessions: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class Enrolment(db.Model):
@@ -95,6 +119,8 @@ class Enrolment(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     place: Mapped[int | None] = mapped_column(doc="Place in line, given when the enrolment joins it")
     source: Mapped[str] = mapped_column(String(10))
+    # Grows whenever the status changes, so a calendar's SEQUENCE for this person's event grows too.
+    calendar_sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -108,6 +134,34 @@ class Enrolment(db.Model):
     @property
     def organisation_key(self) -> str:
         return self.organisation.key
+
+    @property
+    def calendar_url(self) -> str:
+        return absolute_url(f"/feeds/participants/{self.participant.feed_token}.ics")
+
+    @property
+    def my_courses_url(self) -> str:
+        return absolute_url(f"/mine-kurser/{self.participant.page_token}")
+
+
+class OutboxMail(db.Model):
+    """An e-mail to send: written in the transaction that caused it, sent after the commit.
+
+    Sending never blocks or rolls back an enrolment; what cannot be sent is retried by
+    `flask --app enrolment send-mail`. Without SMTP settings (development, tests) mails stay
+    here, to be read back.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    calendar: Mapped[bytes | None] = mapped_column(LargeBinary, doc="An iTIP attachment (text/calendar)")
+    calendar_method: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 IdempotencyRecord = idempotency_record_model(db)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment.models import Enrolment, OfferingSeats, db
 from shared.db import insert_unless_present, utcnow
 from shared.errors import NotFound
+from shared.schemas import OfferingSchema
 
 
 @dataclass(frozen=True)
@@ -32,21 +33,20 @@ class SeatCounts:
 
 def lock_offering(db: DbSession, offering: dict) -> OfferingSeats:
     """Lock the offering's seat row, creating it the first time, and take in what the catalogue says now."""
-    insert_unless_present(db, OfferingSeats, {
-        "offering_id": offering["id"], "provider_id": offering["provider_id"], "capacity": offering["capacity"],
-        "status": offering["status"], "enrolment_deadline": offering["enrolment_deadline"],
-        "catalogue_revision": offering["revision"], "next_place": 1, "seats_version": 0, "refreshed_at": utcnow(),
-    }, ["offering_id"])
-    seats = _locked(db, offering["id"])
+    seats = lock_offering_row(db, offering)
     record_offering(db, seats, offering)
     return seats
 
 
-def refresh_offering(db: DbSession, catalogue, offering_id: int) -> SeatCounts:
-    """Learn the offering anew from the catalogue (promoting if its capacity rose) and tell it the counts."""
-    seats = lock_offering(db, catalogue.get_offering(offering_id))
-    mark_changed(db, seats)
-    return seat_counts(db, seats)
+def lock_offering_row(db: DbSession, offering: dict) -> OfferingSeats:
+    """Lock the offering's seat row, creating it the first time (the catalogue's view not yet taken in)."""
+    insert_unless_present(db, OfferingSeats, {
+        "offering_id": offering["id"], "provider_id": offering["provider_id"], "capacity": offering["capacity"],
+        "status": offering["status"], "enrolment_deadline": offering["enrolment_deadline"],
+        "catalogue_revision": 0, "next_place": 1, "seats_version": 0, "refreshed_at": utcnow(),
+        "snapshot": {}, "removed_sessions": [],
+    }, ["offering_id"])
+    return _locked(db, offering["id"])
 
 
 def lock_known_offering(db: DbSession, offering_id: int) -> OfferingSeats:
@@ -63,22 +63,54 @@ def _locked(db: DbSession, offering_id: int) -> OfferingSeats | None:
     return db.scalars(statement).one_or_none()
 
 
-def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> list[Enrolment]:
+@dataclass(frozen=True)
+class Recorded:
+    """What changed when the catalogue's view of an offering was taken in."""
+
+    promoted: list[Enrolment]
+    moved: bool  # sessions or place changed
+    newly_cancelled: bool
+
+
+def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Recorded:
     """Take in the catalogue's view of a locked offering; a raised capacity promotes in this transaction.
 
     Lowering the capacity below the confirmed count unconfirms no one: it only means nobody moves
     up until enough seats are free again.
     """
     if offering["revision"] < seats.catalogue_revision:
-        return []  # an older answer than one already recorded
+        return Recorded([], False, False)  # an older answer than one already recorded
+    before = OfferingSchema().load(seats.snapshot) if seats.snapshot else None
+    moved = before is not None and (_timetable(before) != _timetable(offering)
+                                    or before["location"] != offering["location"])
+    newly_cancelled = offering["status"] == "cancelled" and seats.status != "cancelled"
     raised = offering["capacity"] > seats.capacity
+    _record_snapshot(seats, offering)
     seats.capacity = offering["capacity"]
     seats.status = offering["status"]
     seats.enrolment_deadline = offering["enrolment_deadline"]
     seats.provider_id = offering["provider_id"]
     seats.catalogue_revision = offering["revision"]
     seats.refreshed_at = utcnow()
-    return promote_waiting(db, seats) if raised else []
+    return Recorded(promote_waiting(db, seats) if raised else [], moved, newly_cancelled)
+
+
+def _timetable(offering: dict) -> list[tuple]:
+    return [(session["id"], session["starts_at"], session["ends_at"]) for session in offering["sessions"]]
+
+
+def _record_snapshot(seats: OfferingSeats, offering: dict) -> None:
+    """Keep the offering as calendars need it, and remember sessions the school has removed."""
+    kept = {session["id"] for session in offering["sessions"]}
+    previous = OfferingSchema().load(seats.snapshot) if seats.snapshot else None
+    now = utcnow().isoformat()
+    removed = [dict(item) for item in seats.removed_sessions or [] if item["id"] not in kept]
+    for session in previous["sessions"] if previous else []:
+        if session["id"] not in kept and all(item["id"] != session["id"] for item in removed):
+            removed.append({"id": session["id"], "starts_at": session["starts_at"].isoformat(),
+                            "ends_at": session["ends_at"].isoformat(), "removed_at": now})
+    seats.removed_sessions = removed
+    seats.snapshot = OfferingSchema().dump(offering)
 
 
 def place_in_line(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> None:

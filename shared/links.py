@@ -2,11 +2,12 @@
 
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 
 
 def absolute_url(path: str, query: dict | None = None) -> str:
-    base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+    """`path` on the public base URL; outside a request and without one configured, the path alone."""
+    base = current_app.config.get("PUBLIC_URL") or (request.host_url.rstrip("/") if has_request_context() else "")
     url = f"{base}{path}"
     if query:
         url += "?" + urlencode(query, doseq=True)

@@ -5,7 +5,7 @@ from marshmallow import RAISE
 
 from catalogue import importing, offerings
 from catalogue.models import db
-from catalogue.notifications import EnrolmentNotifier
+from catalogue.notifications import WebhookSender
 from catalogue.search import OfferingFilters, offerings_query
 from shared.api import BEARER
 from shared.auth import Role, current_actor, requires
@@ -24,9 +24,13 @@ from shared.schemas import (
 )
 
 
-def notifier() -> EnrolmentNotifier:
-    """Called after the commit with the URL's id: touching the committed model would open a new transaction."""
-    return current_app.extensions["enrolment_notifier"]
+def webhooks() -> WebhookSender:
+    return current_app.extensions["webhook_sender"]
+
+
+def send_webhooks() -> None:
+    """Called after the commit, before the committed model is touched (that would open a new transaction)."""
+    webhooks().deliver_soon(current_app._get_current_object())
 
 
 blp = Blueprint("offerings", __name__, url_prefix="/offerings",
@@ -90,9 +94,10 @@ class OfferingById(MethodView):
     @blp.doc(security=BEARER)
     def patch(self, changes, offering_id):
         """Change an offering of the token's school: sessions, capacity, deadline, …"""
-        offering = offerings.update_offering(db.session, current_actor(), offering_id, changes)
+        offering = offerings.update_offering(db.session, current_actor(), offering_id, changes,
+                                             webhook=webhooks().enabled)
         db.session.commit()
-        notifier().offering_changed(offering_id)
+        send_webhooks()
         return offering
 
 
@@ -104,9 +109,10 @@ class OfferingCancellation(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, offering_id):
         """Cancel an offering; it stays visible as cancelled"""
-        offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"])
+        offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"],
+                                             webhook=webhooks().enabled)
         db.session.commit()
-        notifier().offering_changed(offering_id)
+        send_webhooks()
         return offering
 
 

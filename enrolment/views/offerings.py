@@ -1,7 +1,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from enrolment import seats
+from enrolment import changes
 from enrolment.models import db
 from enrolment.views import catalogue
 from shared.api import BEARER
@@ -19,6 +19,6 @@ class Refresh(MethodView):
     @blp.doc(security=BEARER)
     def post(self, offering_id):
         """Read the offering from the catalogue again; a raised capacity promotes from the waiting list"""
-        counts = seats.refresh_offering(db.session, catalogue(), offering_id)
+        counts = changes.refresh_offering(db.session, catalogue(), offering_id)
         db.session.commit()
         return counts

@@ -6,7 +6,7 @@ from enrolment.models import db
 from enrolment.seats import add_waitlist_positions
 from enrolment.views import catalogue
 from shared.clock import copenhagen_today
-from shared.schemas import EnrolmentSchema, LeaderRequestSchema
+from shared.schemas import LeaderRequestResultSchema, LeaderRequestSchema
 
 blp = Blueprint("requests", __name__, description="A leader asks for a seat; no account is needed.")
 
@@ -14,7 +14,7 @@ blp = Blueprint("requests", __name__, description="A leader asks for a seat; no 
 @blp.route("/requests")
 class LeaderRequests(MethodView):
     @blp.arguments(LeaderRequestSchema)
-    @blp.response(201, EnrolmentSchema)
+    @blp.response(201, LeaderRequestResultSchema)
     def post(self, data):
         """Ask for a seat: it waits for HR where the organisation approves requests, otherwise it is placed"""
         enrolment = enrolments.request_seat(db.session, catalogue(), data["offering_id"], data["participant"],

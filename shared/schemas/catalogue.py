@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.db import MAX_ID
 from shared.schemas.base import (
@@ -138,8 +138,11 @@ class SessionSchema(ContractSchema):
 
 class OfferingSchema(ContractSchema):
     id = fields.Integer()
+    url = fields.String(metadata={"description": "The offering's own address"})
     module = fields.String(attribute="module_code")
     module_title = fields.String()
+    module_description = fields.String()
+    module_content = fields.List(fields.String())
     programme = fields.String(attribute="programme_code")
     provider_id = fields.Integer()
     provider_name = fields.String()
@@ -160,6 +163,8 @@ class OfferingSchema(ContractSchema):
     note = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(OFFERING_STATUSES))
     revision = fields.Integer(metadata={"description": "Bumped on every change the school makes"})
+    change_seq = fields.Integer(metadata={"description": "The school's latest change's number in the change feed "
+                                                         "(GET /offerings/changes)"})
     demo = fields.Boolean(metadata={"description": "True for example data that is not a real course"})
     cancelled_at = LocalDateTime(allow_none=True)
     cancellation_reason = fields.String(allow_none=True)
@@ -270,3 +275,62 @@ class ImportReportSchema(Schema):
     valid = fields.Boolean()
     created = fields.Integer()
     rows = fields.List(fields.Nested(ImportedRowSchema))
+
+
+# --- Changes: the change feed and the webhooks announcing it --------------------------------------
+
+MAX_CHANGES_PER_READ = 500
+
+
+class ChangesQuerySchema(Schema):
+    """Query parameters of GET /offerings/changes."""
+
+    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62),
+                           metadata={"description": "The last change_seq already read; 0 from the start"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_CHANGES_PER_READ),
+                           metadata={"description": f"At most this many offerings (≤ {MAX_CHANGES_PER_READ})"})
+
+
+class OfferingChangesSchema(ContractSchema):
+    """A page of the change feed: offerings changed after `since`, in the order of their changes."""
+
+    items = fields.List(fields.Nested(OfferingSchema), required=True)
+    last_seq = fields.Integer(required=True,
+                              metadata={"description": "Read on from here: the last change_seq in items, or since"})
+    more = fields.Boolean(required=True, metadata={"description": "True if more changes follow right away"})
+
+
+class WebhookNoticeSchema(Schema):
+    """The body of a webhook from the catalogue: which change to read the feed for."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    offering_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    change_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
+
+
+class ChangesAppliedSchema(Schema):
+    """What reading the change feed did: how many changes were applied, and where the reader stands."""
+
+    applied = fields.Integer(metadata={"description": "Changes to offerings this service knows, applied now"})
+    cursor = fields.Integer(metadata={"description": "The last change_seq read from the catalogue"})
+
+
+class WebhookDeliverySchema(ContractSchema):
+    id = fields.Integer()
+    offering_id = fields.Integer()
+    change_seq = fields.Integer()
+    payload = fields.Dict()
+    created_at = LocalDateTime()
+    attempts = fields.Integer(metadata={"description": "Sends so far"})
+    next_attempt_at = LocalDateTime(allow_none=True,
+                                    metadata={"description": "Next send; null once delivered or given up"})
+    delivered_at = LocalDateTime(allow_none=True)
+    last_status = fields.Integer(allow_none=True, metadata={"description": "HTTP status of the last send"})
+    last_error = fields.String(allow_none=True)
+
+
+class WebhookDeliveryQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))

@@ -65,8 +65,25 @@ class EnrolmentSchema(ContractSchema):
     status = fields.String(validate=validate.OneOf(ENROLMENT_STATUSES))
     waitlist_position = fields.Integer(allow_none=True, metadata={"description": "1 is next in line"})
     source = fields.String(metadata={"description": "hr, batch or request (a leader's own request)"})
+    calendar_url = fields.String(metadata={"description": "The participant's secret, read-only calendar feed"})
+    calendar_webcal_url = fields.Function(
+        lambda enrolment: webcal(enrolment.calendar_url), metadata={"description": "The same feed as webcal://"})
+    my_courses_url = fields.String(metadata={"description": "The participant's secret 'Mine kurser' page"})
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
+
+
+class LeaderRequestResultSchema(EnrolmentSchema):
+    """What a leader's own request answers: the secret links go by e-mail to the address, never to
+    whoever sent the form."""
+
+    class Meta:
+        exclude = ("participant", "calendar_url", "calendar_webcal_url", "my_courses_url")
+
+
+def webcal(url: str) -> str:
+    """The webcal:// form of a feed URL, which calendar apps open as a subscription."""
+    return "webcal://" + url.split("://", 1)[1] if "://" in url else url
 
 
 class EnrolmentCreateSchema(Schema):

@@ -10,7 +10,7 @@ import flask_migrate
 import httpx
 import pytest
 
-from catalogue.notifications import EnrolmentNotifier
+from catalogue.notifications import WebhookSender
 from enrolment import create_app
 from enrolment.models import db
 from enrolment.organisations import create_organisation
@@ -50,8 +50,8 @@ def catalogue_link(catalogue_app):
 def app(enrolment_database, catalogue_app, catalogue_link):
     app = create_app({"DATABASE_URL": enrolment_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
                       "CATALOGUE_URL": "http://catalogue.test", "CATALOGUE_TRANSPORT": catalogue_link})
-    # The catalogue tells this enrolment service of a school's changes, synchronously in tests.
-    catalogue_app.extensions["enrolment_notifier"] = EnrolmentNotifier(
+    # The catalogue sends this enrolment service its signed webhooks after a school's change, synchronously in tests.
+    catalogue_app.extensions["webhook_sender"] = WebhookSender(
         "http://enrolment.test", TOKEN_SECRET, transport=httpx.WSGITransport(app=app), in_background=False)
     yield app
     with app.app_context():

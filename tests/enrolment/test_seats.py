@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalogue.notifications import EnrolmentNotifier
+from catalogue.notifications import WebhookSender
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_refresh_reads_the_catalogue_again_and_sends_the_counts(client, enrol, t
 def test_missed_capacity_change_is_caught_up_by_sync_seats(app, client, enrol, hr, two_seats, catalogue_app,
                                                            catalogue_client, auth):
     carla = [enrol(two_seats, name).get_json() for name in ("Anne", "Bent", "Carla")][2]
-    catalogue_app.extensions["enrolment_notifier"] = EnrolmentNotifier(None, "unused")  # the notice is lost
+    catalogue_app.extensions["webhook_sender"] = WebhookSender(None, "unused")  # the notice is lost
     catalogue_client.patch(f"/offerings/{two_seats['id']}", json={"capacity": 3},
                            headers=auth("school", provider_id=two_seats["provider_id"]))
     waiting = client.get(f"/enrolments/{carla['id']}", headers=hr()).get_json()["status"]

@@ -1,0 +1,164 @@
+"""Who is told what: every change of a place, and every change a school makes, becomes an e-mail.
+
+Subscribed calendars refresh slowly (Google: every 8–24 hours), so people are also written to.
+Mails about a place carry the person's "Mine kurser" link and calendar link; mails that move or
+cancel events carry an iTIP attachment (METHOD:REQUEST or METHOD:CANCEL, the same UIDs and a
+higher SEQUENCE) so Outlook and Google update the event at once.
+
+Status changes are noticed wherever they happen (an attribute event on Enrolment.status) and
+turned into mails just before the commit, in the same transaction, so a rolled-back change sends
+nothing. Each place's calendar_sequence grows with each change of its status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session as DbSession
+
+from enrolment import calendar
+from enrolment.mail import enqueue_mail
+from enrolment.models import Enrolment, db
+from enrolment.seats import add_waitlist_positions
+from shared.calendar import render_calendar
+from shared.clock import COPENHAGEN
+from shared.course_events import place_text
+from shared.db import utcnow
+from shared.links import absolute_url
+from shared.schemas import OfferingSchema
+
+_BEFORE = "_status_before_this_transaction"
+
+WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+          "november", "december")
+
+
+_CHANGED = "glu.enrolments_with_new_status"
+
+
+def install_notices() -> None:
+    if not event.contains(Enrolment.status, "set", _remember_status):
+        # active_history: the previous status is loaded even when the attribute was expired.
+        event.listen(Enrolment.status, "set", _remember_status, active_history=True)
+        event.listen(db.session, "before_flush", _hold_changed)
+        event.listen(db.session, "before_commit", _write_status_mails)
+        event.listen(db.session, "after_rollback", _forget_changed)
+
+
+def _remember_status(enrolment: Enrolment, value, previous, initiator) -> None:
+    if not hasattr(enrolment, _BEFORE):
+        setattr(enrolment, _BEFORE, previous if isinstance(previous, str) else None)
+
+
+def _hold_changed(session: DbSession, flush_context, instances) -> None:
+    """Keep changed enrolments strongly: once flushed, the session would only hold them weakly."""
+    held = session.info.setdefault(_CHANGED, [])
+    for item in [*session.new, *session.dirty]:
+        if isinstance(item, Enrolment) and hasattr(item, _BEFORE) and all(item is not other for other in held):
+            held.append(item)
+
+
+def _forget_changed(session: DbSession) -> None:
+    for item in session.info.pop(_CHANGED, []):
+        if hasattr(item, _BEFORE):
+            delattr(item, _BEFORE)
+
+
+def _write_status_mails(session: DbSession) -> None:
+    session.flush()
+    changed = [item for item in session.info.pop(_CHANGED, []) if hasattr(item, _BEFORE)]
+    now = utcnow()
+    for enrolment in changed:
+        before = getattr(enrolment, _BEFORE)
+        delattr(enrolment, _BEFORE)
+        if before == enrolment.status:
+            continue
+        if before is not None:
+            enrolment.calendar_sequence += 1
+        session.flush()
+        _status_mail(session, enrolment, before, now)
+
+
+def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: datetime) -> None:
+    offering = OfferingSchema().load(enrolment.seats.snapshot)
+    title = f"{offering['module_title']} hos {offering['provider_name']}"
+    status = enrolment.status
+    if status == "confirmed":
+        subject = f"Du har fået en plads: {title}" if before == "waitlisted" else f"Du er tilmeldt: {title}"
+        text = "Du har fået en plads på kurset." if before == "waitlisted" else "Din plads på kurset er bekræftet."
+        send(db, enrolment, offering, subject, text, "REQUEST", now)
+    elif status == "waitlisted":
+        text = f"Kurset er fuldt, så du står på venteliste som nr. {_position(db, enrolment)}. Vi skriver, " \
+               f"hvis du får en plads."
+        send(db, enrolment, offering, f"Du er på venteliste: {title}", text, None, now)
+    elif status == "pending_approval":
+        send(db, enrolment, offering, f"Din anmodning er modtaget: {title}",
+             "Din anmodning om en plads venter på godkendelse fra HR i din organisation. Du får besked, "
+             "når den er behandlet.", None, now)
+    elif status == "rejected":
+        send(db, enrolment, offering, f"Ingen plads: {title}", "HR har afvist din anmodning om en plads.",
+             "CANCEL", now)
+    elif status == "cancelled":
+        if offering["status"] == "cancelled":
+            reason = offering.get("cancellation_reason")
+            text = "Skolen har aflyst kurset" + (f": {reason}" if reason else ".")
+            send(db, enrolment, offering, f"Aflyst: {title}", text, "CANCEL", now)
+        else:
+            send(db, enrolment, offering, f"Afmeldt: {title}", "Din tilmelding er afmeldt.", "CANCEL", now)
+
+
+def offering_moved(db: DbSession, enrolments: list[Enrolment]) -> None:
+    """A school moved sessions or changed the place: everyone holding or waiting for a place hears of it."""
+    now = utcnow()
+    for enrolment in enrolments:
+        offering = OfferingSchema().load(enrolment.seats.snapshot)
+        title = f"{offering['module_title']} hos {offering['provider_name']}"
+        send(db, enrolment, offering, f"Ændret tid eller sted: {title}",
+             "Skolen har ændret kursets tider eller sted. Se de nye tider herunder; din kalender opdateres.",
+             "REQUEST", now)
+
+
+def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text: str, method: str | None,
+         now: datetime) -> None:
+    """The mail, and with a method one iTIP message per session.
+
+    Outlook reads only the first event of an iTIP message, so a course of three days is sent as
+    the main mail with the first day's event and one short mail for each further day.
+    """
+    participant = enrolment.participant
+    events = calendar.enrolment_events(enrolment, now) if method else []
+    if method == "REQUEST":
+        events = [day for day in events if day.status != "CANCELLED"]
+    attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],
+                                   attendee_email=participant.email) for event in events]
+    body = "\n".join([
+        f"Hej {participant.name}", "", text, "", f"{offering['module_title']} ({offering['module_code']})",
+        f"Udbyder: {offering['provider_name']}", f"Sted: {place_text(offering['location'])}", "",
+        "Dage:", *(f"- {_when(session)}" for session in offering["sessions"]), "",
+        f"Mine kurser: {absolute_url(f'/mine-kurser/{participant.page_token}')}",
+        f"Abonnér på din kalender: {feed_url(participant.feed_token)}",
+        "Linkene er personlige; del dem ikke med andre.",
+    ] + (["", "Eksempeldata: dette udbud er opdigtet til demonstration."] if offering.get("demo") else []))
+    enqueue_mail(db, participant.email, subject, body, attachments[0] if attachments else None,
+                 method if attachments else None)
+    for number, (day, attachment) in enumerate(zip(events[1:], attachments[1:], strict=True), start=2):
+        enqueue_mail(db, participant.email, f"{subject} (dag {number} af {len(events)})",
+                     f"Hej {participant.name}\n\nKalenderopdatering for {day.summary}, dag {number} af "
+                     f"{len(events)}. Se den første mail for detaljer.", attachment, method)
+
+
+def feed_url(token: str) -> str:
+    return absolute_url(f"/feeds/participants/{token}.ics")
+
+
+def _when(session: dict) -> str:
+    start, end = (session[key].astimezone(COPENHAGEN) for key in ("starts_at", "ends_at"))
+    return (f"{WEEKDAYS[start.weekday()]} {start.day}. {MONTHS[start.month - 1]} {start.year}, "
+            f"kl. {start:%H.%M}–{end:%H.%M}")
+
+
+def _position(db: DbSession, enrolment: Enrolment) -> int | None:
+    add_waitlist_positions(db, [enrolment])
+    return enrolment.waitlist_position
