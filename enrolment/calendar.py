@@ -43,10 +43,13 @@ def organisation_feed(organisation: Organisation, enrolments: list[Enrolment], n
     return render_calendar(events, name=f"GLU-kurser – {organisation.name}", refresh=REFRESH_INTERVAL)
 
 
-def enrolment_events(enrolment: Enrolment, now: datetime) -> list[CalendarEvent]:
-    """The events of one person's place, or none once a cancellation is older than 30 days."""
+def enrolment_events(enrolment: Enrolment, now: datetime, *, handed_over: bool = False) -> list[CalendarEvent]:
+    """The events of one person's place, or none once a cancellation is older than 30 days.
+
+    `handed_over`: the events as the person who gave the place to someone else must now see them.
+    """
     offering = _offering(enrolment)
-    status = _status(offering, enrolment.status)
+    status = "CANCELLED" if handed_over else _status(offering, enrolment.status)
     last_modified = max(enrolment.updated_at, offering["updated_at"])
     if status == "CANCELLED" and now - _cancelled_at(offering, enrolment) > KEEP_CANCELLED:
         return []

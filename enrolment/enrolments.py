@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 
-from enrolment import seats
+from enrolment import notices, seats
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Organisation, Participant
 from enrolment.organisations import find_organisation, organisation_in_scope, participant_for
@@ -109,8 +109,11 @@ def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, parti
     person = participant_for(db, enrolment.organisation, participant["name"], participant["email"])
     if person.id != enrolment.participant_id:
         _require_not_enrolled(db, enrolment.offering_id, person)
+        previous = enrolment.participant
         enrolment.participant = person
+        enrolment.calendar_sequence += 1
         enrolment.updated_at = utcnow()
+        notices.place_handed_over(db, enrolment, previous)
     return enrolment
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from enrolment import calendar
 from enrolment.mail import enqueue_mail
-from enrolment.models import Enrolment, db
+from enrolment.models import STATUS_LABELS, Enrolment, Participant, db
 from enrolment.seats import add_waitlist_positions
 from shared.calendar import render_calendar
 from shared.clock import COPENHAGEN
@@ -120,15 +120,29 @@ def offering_moved(db: DbSession, enrolments: list[Enrolment]) -> None:
              "REQUEST", now)
 
 
+def place_handed_over(db: DbSession, enrolment: Enrolment, previous: Participant) -> None:
+    """HR gave a place to someone else: the newcomer is welcomed, the previous holder's events cancelled."""
+    now = utcnow()
+    offering = OfferingSchema().load(enrolment.seats.snapshot)
+    title = f"{offering['module_title']} hos {offering['provider_name']}"
+    send(db, enrolment, offering, f"Du har overtaget en plads: {title}",
+         f"HR har givet dig pladsen ({STATUS_LABELS[enrolment.status].lower()}).",
+         "REQUEST" if enrolment.status == "confirmed" else None, now)
+    send(db, enrolment, offering, f"Afmeldt: {title}", "HR har givet din plads til en kollega.", "CANCEL", now,
+         participant=previous)
+
+
 def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text: str, method: str | None,
-         now: datetime) -> None:
-    """The mail, and with a method one iTIP message per session.
+         now: datetime, *, participant: Participant | None = None) -> None:
+    """The mail to the place's holder (or to `participant`, who held it before), and with a method one
+    iTIP message per session.
 
     Outlook reads only the first event of an iTIP message, so a course of three days is sent as
     the main mail with the first day's event and one short mail for each further day.
     """
-    participant = enrolment.participant
-    events = calendar.enrolment_events(enrolment, now) if method else []
+    handed_over = participant is not None
+    participant = participant or enrolment.participant
+    events = calendar.enrolment_events(enrolment, now, handed_over=handed_over) if method else []
     if method == "REQUEST":
         events = [day for day in events if day.status != "CANCELLED"]
     attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],

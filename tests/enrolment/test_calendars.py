@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import vobject
 
-from enrolment.models import OutboxMail, db
+from enrolment.mail import SmtpSettings, send_pending
+from enrolment.models import Enrolment, OutboxMail, db
 from shared.clock import COPENHAGEN
 
 
@@ -147,8 +148,6 @@ def test_cancellations_leave_the_feed_after_30_days(app, client, anne, hr):
     client.post(f"/enrolments/{anne['id']}/cancel", headers=hr())
     path = feed_path(anne["calendar_url"])
     with app.app_context():
-        from enrolment.models import Enrolment
-
         db.session.get(Enrolment, anne["id"]).updated_at = datetime.now(UTC) - timedelta(days=31)
         db.session.commit()
 
@@ -248,3 +247,60 @@ def test_calendar_links_carry_one_session_each(catalogue_client, across_dst):
 def test_unknown_offering_download_is_404(catalogue_client):
     assert catalogue_client.get("/offerings/99999.ics").status_code == 404
 
+
+
+def test_handing_over_a_place_moves_the_events(app, client, anne, hr):
+    dorte = client.post(f"/enrolments/{anne['id']}/substitute", headers=hr(),
+                        json={"participant": {"name": "Dorte", "email": "dorte@kommune.example"}}).get_json()
+
+    mails = outbox(app)
+    to_dorte = [m for m in mails if m.recipient == "dorte@kommune.example" and "(dag" not in m.subject]
+    to_anne = [m for m in mails if m.recipient == "anne@kommune.example" and m.calendar_method == "CANCEL"]
+    assert to_dorte[0].subject.startswith("Du har overtaget en plads")
+    assert to_anne and parse(to_anne[0].calendar).vevent.status.value == "CANCELLED"
+    assert len(events_of(client.get(feed_path(dorte["calendar_url"])).data)) == 2
+    assert events_of(client.get(feed_path(anne["calendar_url"])).data) == []
+
+
+class FakeSmtp:
+    """Stands in for smtplib.SMTP: records what would have been sent, or fails like a server that is down."""
+
+    sent: list = []
+    fail = False
+
+    def __init__(self, host, port, timeout):
+        if FakeSmtp.fail:
+            raise ConnectionRefusedError("smtp down")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def starttls(self):
+        pass
+
+    def login(self, user, password):
+        pass
+
+    def send_message(self, message):
+        FakeSmtp.sent.append(message)
+
+
+def test_mail_is_sent_with_the_invitation_and_retried_when_smtp_fails(app, enrol, across_dst):
+    enrol(across_dst, "Anne")
+    settings = SmtpSettings("smtp.example", 587, "user", "secret", True, "GLU <glu@example.org>")
+    FakeSmtp.sent, FakeSmtp.fail = [], True
+    with app.app_context():
+        failed_run = send_pending(db.session, settings, smtp_factory=FakeSmtp)
+        FakeSmtp.fail = False
+        second_run = send_pending(db.session, settings, smtp_factory=FakeSmtp)
+
+    assert failed_run == (0, 2)
+    assert second_run == (2, 0)
+    message = FakeSmtp.sent[0]
+    assert message["To"] == "anne@kommune.example"
+    calendar_part = next(part for part in message.walk() if part.get_content_type() == "text/calendar")
+    assert calendar_part.get_param("method") == "REQUEST"
+    assert all(mail.sent_at and mail.attempts == 2 for mail in outbox(app))

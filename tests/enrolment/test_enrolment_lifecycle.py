@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from enrolment.models import OfferingSeats, db
 from shared.clock import copenhagen_today
 
 
@@ -225,8 +226,6 @@ def test_cancelling_after_the_deadline_is_refused(make_school, make_offering, ma
     today = make_offering(make_school(), first_day=10, enrolment_deadline=copenhagen_today())
     anne = enrol(today, "Anne").get_json()
     with client.application.app_context():
-        from enrolment.models import OfferingSeats, db
-
         db.session.get(OfferingSeats, today["id"]).enrolment_deadline = copenhagen_today() - timedelta(days=1)
         db.session.commit()
 
