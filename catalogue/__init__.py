@@ -11,6 +11,7 @@ from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
+from shared.pages import install_pages
 
 DESCRIPTION = (
     "Katalog over udbud af GLU – Den Grundlæggende Lederuddannelse (modul 1–5) og tillægsmodulet "
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
+    install_pages(app)
     install_idempotency(app, db, IdempotencyRecord)
     # Signed webhooks to the enrolment service after a school's change (catalogue.notifications).
     app.extensions["webhook_sender"] = WebhookSender(

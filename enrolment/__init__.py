@@ -14,6 +14,7 @@ from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
+from shared.pages import install_pages
 
 DESCRIPTION = (
     "Tilmelding til GLU-udbud: kommunernes HR tilmelder medarbejdere, ledere anmoder om en plads, "
@@ -31,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
+    install_pages(app)
 
     from enrolment.views import batches, enrolments, feeds, offerings, organisations, participants, requests, webhooks
 

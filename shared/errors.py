@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from flask import Flask, Response, json
+from flask import Flask, Response, has_request_context, json
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -90,6 +90,10 @@ def problem_response(
     status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None,
     headers: dict | None = None,
 ) -> Response:
+    from shared.pages import error_page, is_page_request  # pages are optional; the API never needs them
+
+    if has_request_context() and is_page_request():
+        return error_page(status, title, detail)
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
