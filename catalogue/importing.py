@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from catalogue.offerings import create_offering
 from shared.auth import Actor
+from shared.csv_files import decode_csv
 from shared.errors import DomainError, FieldError, Forbidden, ValidationFailed, field_errors_from_messages
 from shared.schemas import COPENHAGEN, OfferingCreateSchema
 
@@ -90,14 +91,7 @@ def import_offerings(db: DbSession, actor: Actor, data: bytes, *, dry_run: bool)
 
 
 def _read_rows(data: bytes) -> list[tuple[int, dict]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValidationFailed.field("", "Filen skal være gemt som UTF-8 (CSV UTF-8 i Excel).") from error
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise ValidationFailed.field("", "Filen er tom; første linje skal være kolonnenavnene.")
-    delimiter = ";" if ";" in lines[0] else ","
+    text, delimiter = decode_csv(data, "(module;location_id;sessions;…)")
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = [name for name in header if name not in COLUMNS]

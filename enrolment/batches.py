@@ -38,6 +38,7 @@ from enrolment.enrolments import add_enrolment, lock_open_offering
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant
 from enrolment.organisations import organisation_in_scope, participant_for
 from shared.auth import Actor
+from shared.csv_files import decode_csv
 from shared.errors import FieldError, ValidationFailed, field_errors_from_messages
 from shared.schemas import BATCH_MODES, MAX_BATCH_ROWS, ParticipantInputSchema
 
@@ -165,14 +166,7 @@ def _active_enrolments_by_email(db: DbSession, offering_id: int, organisation_id
 
 def read_csv(data: bytes) -> list[dict]:
     """The rows of a CSV file as {name, email} dicts, blank lines left out; a file that cannot be read is a 422."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValidationFailed.field("", "Filen skal være gemt som UTF-8 (CSV UTF-8 i Excel).") from error
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise ValidationFailed.field("", "Filen er tom; første linje skal være kolonnenavnene name;email.")
-    delimiter = ";" if ";" in lines[0] else ","
+    text, delimiter = decode_csv(data, "name;email")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [name.strip().lower() for name in next(reader)]
     columns = [CSV_COLUMNS.get(name) for name in header]
