@@ -34,6 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
     api = make_api(app)
     install_pages(app)
 
+    from enrolment.pages import blp as pages
+
+    app.register_blueprint(pages)
+
     from enrolment.views import batches, enrolments, feeds, offerings, organisations, participants, requests, webhooks
 
     for module in (enrolments, batches, participants, requests, organisations, offerings, feeds, webhooks, health):

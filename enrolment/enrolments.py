@@ -87,17 +87,42 @@ def reject_request(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
 
 
 def cancel_enrolment(db: DbSession, actor: Actor, enrolment_id: int, today: date) -> Enrolment:
+    """HR (or an administrator) cancels a place, by the rules of `_cancel`."""
+    return _cancel(db, get_enrolment(db, actor, enrolment_id), today)
+
+
+def cancel_own_enrolment(db: DbSession, participant: Participant, enrolment_id: int, today: date) -> Enrolment:
+    """A leader cancels their own place from "Mine kurser", by the same rules as HR's cancellation.
+
+    Someone else's enrolment is as unknown as a missing one.
+    """
+    enrolment = db.get(Enrolment, enrolment_id) if 0 < enrolment_id <= MAX_ID else None
+    if enrolment is None or enrolment.participant_id != participant.id:
+        raise NotFound(f"Tilmelding {enrolment_id} findes ikke.")
+    seats.add_waitlist_positions(db, [enrolment])
+    return _cancel(db, enrolment, today)
+
+
+def can_cancel(enrolment: Enrolment, today: date) -> bool:
+    """Whether the place may still be cancelled (what `_cancel` checks again under the lock); for pages' buttons."""
+    return enrolment.status in ACTIVE_STATUSES and not _past_cancellation_deadline(enrolment.seats, today)
+
+
+def _cancel(db: DbSession, enrolment: Enrolment, today: date) -> Enrolment:
     """Cancel until the deadline; a freed seat goes to the first on the waiting list in this transaction."""
-    enrolment = get_enrolment(db, actor, enrolment_id)
     if enrolment.status not in ACTIVE_STATUSES:
         raise Conflict("Tilmeldingen er allerede afsluttet.")
     offering_seats = seats.lock_known_offering(db, enrolment.offering_id)
-    if today > offering_seats.enrolment_deadline:
+    if _past_cancellation_deadline(offering_seats, today):
         raise Conflict("Tilmeldingsfristen er overskredet; kontakt skolen for at melde fra.")
     enrolment.status = "cancelled"
     enrolment.updated_at = utcnow()
     seats.promote_waiting(db, offering_seats)
     return enrolment
+
+
+def _past_cancellation_deadline(offering_seats: OfferingSeats, today: date) -> bool:
+    return today > offering_seats.enrolment_deadline
 
 
 def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, participant: dict) -> Enrolment:

@@ -28,7 +28,7 @@ def make_api(app: Flask) -> Api:
     return api
 
 
-BODY_TYPES = ("application/json", "text/csv", "multipart/form-data")
+BODY_TYPES = ("application/json", "text/csv", "multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _refuse_unknown_body_types() -> None:

@@ -25,9 +25,11 @@ _CSRF = "csrf"
 
 def install_pages(app: Flask) -> None:
     """The shared layout, style sheet and accessibility statement, and CSRF checks on page forms."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", (app.config.get("PUBLIC_URL") or "").startswith("https"))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(app.config.get("PUBLIC_URL") or "").startswith("https"),
+    )
     app.secret_key = hmac.new(app.config["GLU_TOKEN_SECRET"].encode(), b"session cookies", "sha256").hexdigest()
     app.register_blueprint(blp)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,22 @@
+"""The enrolment service's HTML pages, in Danish: a leader's request and "Mine kurser", and HR's pages.
+
+- /                         what this service is, and where to go
+- /anmod/<offering id>      "Tilmeld mig": a leader asks for a seat
+- /mine-kurser/<token>      a leader's courses, calendar link and "Meld fra" (the link comes by e-mail)
+- /hr/log-ind, /hr/log-ud   HR signs in with its token (administrators too: they choose an organisation)
+- /hr                       the organisation's enrolments: approve, reject, cancel, hand over
+- /hr/tilmeld               enrol many: a dry run first, then for real
+- /hr/eksport.csv           the organisation's enrolments for Excel
+"""
+
+from flask import render_template
+
+from enrolment.pages import batch, hr, leader  # noqa: F401 (their routes register on the blueprint)
+from enrolment.pages.common import blp
+
+__all__ = ["blp"]
+
+
+@blp.route("/")
+def home():
+    return render_template("enrolment/home.html")

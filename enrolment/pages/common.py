@@ -1,0 +1,133 @@
+"""What the enrolment service's pages share: the blueprint, form errors, and how offerings and statuses read.
+
+Every form on these pages is sent as multipart/form-data: the API refuses bodies of other types
+(shared.api), and multipart is plain HTML that every browser sends without JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask import Blueprint, Response, current_app
+from marshmallow import ValidationError
+
+from enrolment.catalogue_client import CatalogueClient
+from enrolment.models import STATUS_LABELS, Enrolment, db
+from enrolment.notices import MONTHS, WEEKDAYS
+from enrolment.organisations import list_organisations
+from shared.clock import COPENHAGEN
+from shared.course_events import place_text
+from shared.errors import DomainError, field_errors_from_messages
+from shared.schemas import OfferingSchema
+
+# Named …_pages so that errors on these routes render as HTML pages (shared.pages.is_page_request).
+blp = Blueprint("enrolment_pages", __name__)
+
+
+@blp.after_request
+def _not_stored(response: Response) -> Response:
+    """Pages show personal data or carry the session's CSRF token: no cache keeps them."""
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+def catalogue() -> CatalogueClient:
+    return current_app.extensions["catalogue_client"]
+
+
+def organisation_choices() -> list[tuple[str, str]]:
+    """(key, name) of every organisation, by name: the choices of an organisation <select>."""
+    return [(organisation.key, organisation.name) for organisation in list_organisations(db.session)]
+
+
+@dataclass
+class FormErrors:
+    """Messages by form field (shown next to it) and messages for the whole form (shown at the top)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.general)
+
+    def add(self, name: str | None, message: str) -> None:
+        if name is None:
+            self.general.append(message)
+        elif name in self.fields:
+            self.fields[name] += " " + message
+        else:
+            self.fields[name] = message
+
+    def add_validation(self, error: ValidationError, pointers: dict[str, str]) -> None:
+        """marshmallow's messages, each next to the field its JSON pointer maps to (else at the top)."""
+        for problem in field_errors_from_messages(error.messages):
+            self.add(pointers.get(problem.pointer), problem.message)
+
+    def add_domain(self, error: DomainError, pointers: dict[str, str]) -> None:
+        """A domain error's field errors next to their fields, or its detail at the top."""
+        placed = [problem for problem in error.errors if problem.pointer in pointers]
+        for problem in placed:
+            self.add(pointers[problem.pointer], problem.message)
+        for problem in error.errors:
+            if problem not in placed and problem.message != error.detail:
+                self.add(None, problem.message)
+        if not placed:
+            self.add(None, error.detail)
+
+
+def filled(form, *names: str) -> dict[str, str]:
+    """The named text fields as typed (for showing them again), trimmed."""
+    return {name: form.get(name, "").strip() for name in names}
+
+
+def given(value: str) -> str | None:
+    """An empty field counts as missing, so the schema says 'Feltet skal udfyldes.' rather than a length."""
+    return value or None
+
+
+def without_missing(data: dict) -> dict:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+# --- How things read ------------------------------------------------------------------------------
+
+def offering_from_snapshot(snapshot: dict | None) -> dict | None:
+    """The offering as the enrolment service last saw it (OfferingSeats.snapshot), loaded; None if unknown."""
+    return OfferingSchema().load(snapshot) if snapshot else None
+
+
+def status_text(enrolment: Enrolment) -> str:
+    if enrolment.status == "waitlisted" and enrolment.waitlist_position:
+        return f"Venteliste nr. {enrolment.waitlist_position}"
+    return STATUS_LABELS[enrolment.status]
+
+
+def danish_date(day: date | datetime) -> str:
+    """'mandag 3. marts 2027'."""
+    if isinstance(day, datetime):
+        day = day.astimezone(COPENHAGEN).date()
+    return f"{WEEKDAYS[day.weekday()]} {day.day}. {MONTHS[day.month - 1]} {day.year}"
+
+
+def session_text(session: dict) -> str:
+    """'mandag 3. marts 2027, kl. 9.00–15.00'."""
+    start, end = (session[key].astimezone(COPENHAGEN) for key in ("starts_at", "ends_at"))
+    return f"{danish_date(start)}, kl. {start.hour}.{start:%M}–{end.hour}.{end:%M}"
+
+
+def period_text(offering: dict) -> str:
+    """The first and the last day: 'mandag 3. marts 2027 – tirsdag 4. marts 2027', or the one day."""
+    first, last = danish_date(offering["starts_at"]), danish_date(offering["ends_at"])
+    return first if first == last else f"{first} – {last}"
+
+
+@blp.app_template_filter("danish_date")
+def _danish_date_filter(day) -> str:
+    return danish_date(day)
+
+
+blp.add_app_template_global(session_text, "session_text")
+blp.add_app_template_global(period_text, "period_text")
+blp.add_app_template_global(place_text, "place_text")
+blp.add_app_template_global(status_text, "status_text")
