@@ -43,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
     for module in (changes, offerings, calendars, programmes, providers, health):
         api.register_blueprint(module.blp)
 
+    from catalogue import pages
+
+    app.register_blueprint(pages.blp)
+
     from catalogue.cli import register_commands
 
     register_commands(app)

@@ -11,6 +11,7 @@ export CATALOGUE_PUBLIC_URL="${CATALOGUE_PUBLIC_URL:-http://127.0.0.1:$CATALOGUE
 export ENROLMENT_PUBLIC_URL="${ENROLMENT_PUBLIC_URL:-http://127.0.0.1:$ENROLMENT_PORT}"
 export CATALOGUE_URL="${CATALOGUE_URL:-http://127.0.0.1:$CATALOGUE_PORT}"
 export ENROLMENT_URL="${ENROLMENT_URL:-http://127.0.0.1:$ENROLMENT_PORT}"
+export ENROLMENT_PUBLIC_URL
 
 for service in catalogue enrolment; do
   flask --app "$service" db upgrade
@@ -25,8 +26,9 @@ serve "$ENROLMENT_PORT" enrolment
 
 cat <<MSG
 
-  Kataloget (catalogue)   $CATALOGUE_PUBLIC_URL/offerings      dokumentation: $CATALOGUE_PUBLIC_URL/docs
-  Tilmelding (enrolment)  $ENROLMENT_PUBLIC_URL/enrolments     dokumentation: $ENROLMENT_PUBLIC_URL/docs
+  Kataloget (catalogue)   $CATALOGUE_PUBLIC_URL/          API: $CATALOGUE_PUBLIC_URL/offerings   dokumentation: $CATALOGUE_PUBLIC_URL/docs
+  Tilmelding (enrolment)  $ENROLMENT_PUBLIC_URL/hr        API: $ENROLMENT_PUBLIC_URL/enrolments  dokumentation: $ENROLMENT_PUBLIC_URL/docs
+  Skolernes side          $CATALOGUE_PUBLIC_URL/skole
 
   Data er demodata: rigtige skoler og kommuner, opdigtede udbud og personer.
   Adgangsnøgler (fx HR i Viborg Kommune, skole 1):

@@ -260,7 +260,7 @@ def _one_line(text: str, separator: str = " ") -> str:
 def _details(event: CalendarEvent) -> str:
     """The event's text for the links, ending in the link to the offering (Google has no URL field)."""
     parts = [_text(event.description)] if event.description.strip() else []
-    if event.url:
+    if event.url and event.url not in event.description:
         parts.append(event.url)
     return "\n\n".join(parts)
 

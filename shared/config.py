@@ -24,6 +24,8 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         DATABASE_URL=os.environ.get(f"{prefix}_DATABASE_URL") or default_database,
         GLU_TOKEN_SECRET=os.environ.get("GLU_TOKEN_SECRET"),
         PUBLIC_URL=os.environ.get(f"{prefix}_PUBLIC_URL"),
+        # The catalogue's pages link to the enrolment service's pages ("Tilmeld mig").
+        ENROLMENT_PUBLIC_URL=os.environ.get("ENROLMENT_PUBLIC_URL"),
         CATALOGUE_URL=os.environ.get("CATALOGUE_URL", "http://127.0.0.1:5001"),
         ENROLMENT_URL=os.environ.get("ENROLMENT_URL"),
         SMTP_HOST=os.environ.get("SMTP_HOST"),
@@ -50,5 +52,6 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
     url = normalise_database_url(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
-    if app.config["PUBLIC_URL"]:
-        app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+    for name in ("PUBLIC_URL", "ENROLMENT_PUBLIC_URL"):
+        if app.config.get(name):
+            app.config[name] = app.config[name].rstrip("/")
