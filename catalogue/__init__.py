@@ -11,6 +11,7 @@ from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
+from shared.observability import install_observability
 from shared.pages import install_pages
 
 DESCRIPTION = (
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config["API_DESCRIPTION"] = DESCRIPTION
     configure(app, "catalogue", config)
+    install_observability(app, "catalogue", readiness=[health.Check("database", health.database_probe(db))])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)

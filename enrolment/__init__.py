@@ -14,6 +14,7 @@ from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
+from shared.observability import install_observability
 from shared.pages import install_pages
 
 DESCRIPTION = (
@@ -29,6 +30,10 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config["API_DESCRIPTION"] = DESCRIPTION
     configure(app, "enrolment", config)
+    # Without the catalogue the service is degraded, not down: lists, cancellations and exports go on.
+    install_observability(app, "enrolment", readiness=[
+        health.Check("database", health.database_probe(db)),
+        health.Check("catalogue", lambda: app.extensions["catalogue_client"].is_reachable(), required=False)])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)

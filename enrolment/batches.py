@@ -40,6 +40,7 @@ from enrolment.organisations import organisation_in_scope, participant_for
 from shared.auth import Actor
 from shared.csv_files import decode_csv
 from shared.errors import FieldError, ValidationFailed, field_errors_from_messages
+from shared.observability import count_enrolment
 from shared.schemas import BATCH_MODES, MAX_BATCH_ROWS, ParticipantInputSchema
 
 OUTCOMES = ("confirmed", "waitlisted", "duplicate", "invalid")
@@ -120,6 +121,8 @@ def enrol_batch(db: DbSession, actor: Actor, catalogue: CatalogueClient, offerin
             enrolment = add_enrolment(db, offering_seats, organisation, person, source=SOURCE)
             row.outcome = enrolment.status
             placed.append((row, enrolment))
+        if row.outcome == "duplicate":
+            count_enrolment("duplicate", db)  # once the batch commits; a dry run counts nothing
         seen.setdefault(email_key, row.row)
 
     # Positions are read under the lock, so they still hold when the caller commits.

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 
 from shared.auth import Role, issue_token
 from shared.errors import NotFound, ServiceUnavailable
+from shared.observability import forwarded_headers
 from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsSchema
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,19 @@ class CatalogueClient:
             return False
         return True
 
-    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+    def is_reachable(self, timeout: float = 2.0) -> bool:
+        """Whether the catalogue answers its /healthz with 200 within `timeout` seconds (for /readyz)."""
         try:
-            return self._http.request(method, path, headers={"Authorization": f"Bearer {self._service_token()}"},
-                                      **kwargs)
+            response = self._http.get("/healthz", headers=forwarded_headers(), timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        # The current request's X-Request-ID goes along, so one id follows the request into the catalogue.
+        headers = {"Authorization": f"Bearer {self._service_token()}", **forwarded_headers()}
+        try:
+            return self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             raise self._unavailable(repr(error)) from error
 

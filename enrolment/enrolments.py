@@ -20,6 +20,7 @@ from enrolment.organisations import find_organisation, organisation_in_scope, pa
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.observability import count_enrolment
 
 
 def enrol_participant(db: DbSession, actor: Actor, catalogue: CatalogueClient, offering_id: int,
@@ -51,7 +52,11 @@ def _enrol(db: DbSession, organisation: Organisation, offering: dict, participan
 
 def lock_open_offering(db: DbSession, offering: dict, today: date) -> OfferingSeats:
     """Refuse an offering that takes no enrolments (409), otherwise lock its seats."""
-    _require_open(offering["status"], offering["enrolment_deadline"], today)
+    try:
+        _require_open(offering["status"], offering["enrolment_deadline"], today)
+    except Conflict:
+        count_enrolment("refused")  # at once: the transaction is rolled back
+        raise
     return seats.lock_offering(db, offering)
 
 
@@ -63,6 +68,8 @@ def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Or
     db.add(enrolment)
     if not needs_approval:
         seats.place_in_line(db, offering_seats, enrolment)
+    else:
+        count_enrolment("pending_approval", db)
     db.flush()
     return enrolment
 
@@ -83,6 +90,7 @@ def reject_request(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
         raise Conflict("Kun en anmodning, der venter på godkendelse, kan afvises.")
     enrolment.status = "rejected"
     enrolment.updated_at = utcnow()
+    count_enrolment("rejected", db)
     return enrolment
 
 
@@ -194,4 +202,5 @@ def _require_not_enrolled(db: DbSession, offering_id: int, participant: Particip
                                                     Enrolment.participant_id == participant.id,
                                                     Enrolment.status.in_(ACTIVE_STATUSES)))
     if existing is not None:
+        count_enrolment("duplicate")  # at once: the transaction is rolled back
         raise Conflict(f"{participant.email} er allerede tilmeldt dette udbud (tilmelding {existing}).")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment.models import Enrolment, OfferingSeats, db
 from shared.db import insert_unless_present, utcnow
 from shared.errors import NotFound
+from shared.observability import count_enrolment, count_promotions
 from shared.schemas import OfferingSchema
 
 
@@ -118,6 +119,7 @@ def place_in_line(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> 
     enrolment.place = seats.next_place
     seats.next_place += 1
     enrolment.status = "confirmed" if confirmed_count(db, seats.offering_id) < seats.capacity else "waitlisted"
+    count_enrolment(enrolment.status, db)  # counted once the transaction commits
     enrolment.updated_at = utcnow()
     mark_changed(db, seats)
 
@@ -135,6 +137,7 @@ def promote_waiting(db: DbSession, seats: OfferingSeats) -> list[Enrolment]:
     for enrolment in promoted:
         enrolment.status = "confirmed"
         enrolment.updated_at = utcnow()
+    count_promotions(len(promoted), db)
     mark_changed(db, seats)
     return promoted
 

@@ -19,7 +19,12 @@ for service in catalogue enrolment; do
 done
 
 # gunicorn 27 opens one control socket per user; two services on one machine would collide on it.
-serve() { gunicorn --no-control-socket --workers 2 --bind "127.0.0.1:$1" "$2:create_app()" & }
+# Each service counts its metrics across workers in a folder of its own (prometheus_client multiprocess mode).
+serve() {
+  mkdir -p "instance/metrics/$2"
+  PROMETHEUS_MULTIPROC_DIR="$PWD/instance/metrics/$2" \
+    gunicorn --no-control-socket --workers 2 --bind "127.0.0.1:$1" "$2:create_app()" &
+}
 trap 'kill $(jobs -p) 2>/dev/null' EXIT INT TERM
 serve "$CATALOGUE_PORT" catalogue
 serve "$ENROLMENT_PORT" enrolment

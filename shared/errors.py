@@ -243,7 +243,9 @@ def handle_unexpected_error(error: Exception) -> Response:
 
 def handle_integrity_error(error: IntegrityError) -> Response:
     """A unique or foreign key constraint caught what a check before it could not (two requests racing)."""
-    log.warning("Integrity error: %s", error.orig)
+    # Never the driver's message: PostgreSQL's names the conflicting value (an e-mail address, say).
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    log.warning("Integrity error (%s): constraint %s", type(error.orig).__name__, constraint or "not named")
     return problem_response(409, "Konflikt", "Ændringen strider mod data, der lige er gemt. Hent og prøv igen.")
 
 
