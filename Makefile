@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install
+.PHONY: run test lint install bench
 
 install: $(BIN)/.installed
 
@@ -26,3 +26,15 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Benchmarks (not part of `make test`): national-scale data in fresh PostgreSQL databases at
+# 127.0.0.1:5432, wrk against gunicorn, results in bench/RESULTS.md. Four steps, each under 10 minutes.
+$(BIN)/.bench-installed: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: install $(BIN)/.bench-installed
+	$(BIN)/python -m bench.run generate
+	$(BIN)/python -m bench.run scaling
+	$(BIN)/python -m bench.run endpoints
+	$(BIN)/python -m bench.run report
