@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from catalogue.models import Location, Module, Offering, Programme, Provider
 from shared.auth import Actor, Role
@@ -91,9 +91,11 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
         .join(Offering.provider)
         .join(Offering.location)
         .options(
-            joinedload(Offering.module).joinedload(Module.programme),
-            joinedload(Offering.provider),
-            joinedload(Offering.location),
+            # The filters already join these tables: fill the relationships from those joins
+            # rather than joining each table a second time.
+            contains_eager(Offering.module).contains_eager(Module.programme),
+            contains_eager(Offering.provider),
+            contains_eager(Offering.location),
             selectinload(Offering.sessions),
         )
         .order_by(Offering.starts_at, Offering.id)
