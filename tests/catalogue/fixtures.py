@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 import flask_migrate
 import pytest
+from sqlalchemy import func, select
 
 from catalogue import create_app
-from catalogue.models import db
+from catalogue.models import Offering, Session, db
 from catalogue.offerings import create_offering
 from catalogue.programmes import create_module, create_programme
 from catalogue.providers import create_provider
@@ -140,3 +141,12 @@ def make_offering(catalogue_app, glu):
             return OfferingSchema().dump(offering)
 
     return make
+
+
+def stored_offerings(app) -> tuple[list[dict], int]:
+    """Every offering as the API shows it, and the number of sessions: compare before and after a refusal."""
+    with app.app_context():
+        offerings = db.session.scalars(select(Offering).order_by(Offering.id)).all()
+        dumped = [OfferingSchema().dump(offering) for offering in offerings]
+        sessions = db.session.scalar(select(func.count()).select_from(Session))
+    return dumped, sessions

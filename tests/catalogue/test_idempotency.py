@@ -13,7 +13,7 @@ from catalogue import offerings as offerings_module
 from catalogue.models import IdempotencyRecord, Offering, db
 from shared.clock import copenhagen_today
 from shared.db import utcnow
-from tests.catalogue.conftest import offering_data
+from tests.catalogue.fixtures import offering_data
 
 PROBLEM = "application/problem+json"
 

@@ -6,12 +6,9 @@ import json
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
-from catalogue.models import Offering, Session, db
 from shared.clock import copenhagen_today
-from shared.schemas import OfferingSchema
-from tests.catalogue.conftest import in_days, location, offering_data
+from tests.catalogue.fixtures import in_days, offering_data, stored_offerings
 
 PROBLEM = "application/problem+json"
 HUGE_ID = 99999999999999999999
@@ -54,26 +51,9 @@ def assert_problem(response, status: int, pointer: str | None = None, parameter:
     return problem
 
 
-def stored(app) -> tuple[list[dict], int]:
-    """Every offering as the API shows it, and the number of session rows: to prove nothing was written."""
-    with app.app_context():
-        offerings = db.session.scalars(select(Offering).order_by(Offering.id)).all()
-        dumped = [OfferingSchema().dump(offering) for offering in offerings]
-        sessions = db.session.scalar(select(func.count()).select_from(Session))
-    return dumped, sessions
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def school(make_school, glu):
-    return make_school("Mercantec", location())
-
-
-@pytest.fixture
-def other_school(make_school):
-    return make_school("Tech College Aalborg", location("Aalborg", "851", "Aalborg Kommune", "1081", "9000"))
-
 
 @pytest.fixture
 def headers(auth, school):
@@ -95,7 +75,7 @@ def test_valid_post_returns_201_with_a_location_header_that_leads_to_the_offerin
     assert response.headers["Location"].endswith(f"/offerings/{created['id']}")
     assert created["revision"] == 1 and created["status"] == "published"
     assert client.get(response.headers["Location"]).get_json() == created
-    assert len(stored(app)[0]) == 1
+    assert len(stored_offerings(app)[0]) == 1
 
 
 def _with_session(**changes):
@@ -187,7 +167,7 @@ def test_post_refuses_bad_input_with_422_naming_the_field(client, app, school, h
     response = client.post("/offerings", json=body, headers=headers)
 
     assert_problem(response, 422, pointer)
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 def test_post_accepts_a_line_break_and_a_tab_in_the_note(client, school, headers):
@@ -204,7 +184,7 @@ def test_post_refuses_a_location_of_another_school(client, app, school, other_sc
     response = client.post("/offerings", json=body, headers=headers)
 
     assert_problem(response, 422, "/location_id")
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 def test_overlapping_sessions_point_at_the_later_session(client, app, school, headers):
@@ -213,7 +193,7 @@ def test_overlapping_sessions_point_at_the_later_session(client, app, school, he
     response = client.post("/offerings", json=body, headers=headers)
 
     assert_problem(response, 422, "/sessions/1/starts_at")
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 def test_overlap_pointer_indexes_the_sessions_as_sent_not_as_sorted(client, app, school, headers):
@@ -224,7 +204,7 @@ def test_overlap_pointer_indexes_the_sessions_as_sent_not_as_sorted(client, app,
 
     problem = assert_problem(response, 422)
     assert [error["pointer"] for error in problem["errors"]] == ["/sessions/2/starts_at"]
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 def test_over_24_hours_pointer_indexes_the_sessions_as_sent_not_as_sorted(client, app, school, headers):
@@ -246,12 +226,12 @@ def test_post_reports_every_bad_field_at_once(client, school, headers):
 
 
 def test_post_refuses_a_reference_the_school_already_uses(client, app, school, headers, offering):
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.post("/offerings", json=body_for(school, reference="MERC-1"), headers=headers)
 
     assert_problem(response, 422, "/reference")
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 # Messages are for the school's staff: the contract says Danish, so marshmallow's English must not leak.
@@ -285,17 +265,17 @@ def test_malformed_json_is_a_400_problem(client, app, headers):
                            headers=headers)
 
     assert_problem(response, 400)
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 def test_malformed_json_in_a_patch_is_a_400_problem(client, app, headers, offering):
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.patch(f"/offerings/{offering['id']}", data="{capacity: 3}", content_type="application/json",
                             headers=headers)
 
     assert_problem(response, 400)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 @pytest.mark.parametrize("body", [[{"module": "GLU-1"}], "GLU-1", 42, None], ids=["array", "string", "number", "null"])
@@ -305,7 +285,7 @@ def test_a_body_that_is_not_an_object_is_refused(client, app, school, headers, b
 
     assert response.status_code in (400, 422)
     assert_problem(response, response.status_code)
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 def test_a_10_mb_body_is_a_413_problem(client, app, school, headers):
@@ -314,7 +294,7 @@ def test_a_10_mb_body_is_a_413_problem(client, app, school, headers):
     response = client.post("/offerings", data=body, content_type="application/json", headers=headers)
 
     assert_problem(response, 413)
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 # --- PATCH /offerings/{id} ------------------------------------------------------------------------
@@ -372,32 +352,32 @@ BAD_PATCHES = {
 def test_patch_refuses_bad_input_and_changes_nothing(client, app, headers, offering, other_school, make_offering,
                                                      patch, pointer):
     other = make_offering(other_school, first_day=50)
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.patch(f"/offerings/{offering['id']}", json=patch(offering, other), headers=headers)
 
     assert_problem(response, 422, pointer)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_patch_refuses_a_reference_the_school_already_uses(client, app, school, headers, offering, make_offering):
     second = make_offering(school, first_day=60, reference="MERC-2")
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.patch(f"/offerings/{second['id']}", json={"reference": "MERC-1"}, headers=headers)
 
     assert_problem(response, 422, "/reference")
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_patch_on_a_cancelled_offering_is_a_409(client, app, headers, offering):
     assert client.post(f"/offerings/{offering['id']}/cancel", json={}, headers=headers).status_code == 200
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.patch(f"/offerings/{offering['id']}", json={"capacity": 20}, headers=headers)
 
     assert_problem(response, 409)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_valid_patch_keeps_the_ids_of_moved_sessions_and_bumps_the_revision_by_one(client, headers, offering):

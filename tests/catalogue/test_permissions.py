@@ -6,13 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import jwt
 import pytest
-from sqlalchemy import func, select
 
-from catalogue.models import Offering, Session, db
 from shared.auth import AUDIENCE, Role, issue_token, read_token
 from shared.clock import copenhagen_today
-from shared.schemas import OfferingSchema
-from tests.catalogue.conftest import in_days, location, offering_data
+from tests.catalogue.fixtures import in_days, location, offering_data, stored_offerings
 from tests.conftest import TOKEN_SECRET
 
 PROBLEM = "application/problem+json"
@@ -41,12 +38,6 @@ def assert_problem(response, status: int) -> dict:
     return problem
 
 
-def stored(app) -> tuple[list[dict], int]:
-    with app.app_context():
-        offerings = db.session.scalars(select(Offering).order_by(Offering.id)).all()
-        dumped = [OfferingSchema().dump(offering) for offering in offerings]
-        sessions = db.session.scalar(select(func.count()).select_from(Session))
-    return dumped, sessions
 
 
 def bearer(token: str) -> dict:
@@ -67,16 +58,6 @@ def ids(items: dict) -> list[int]:
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def school(make_school, glu):
-    return make_school("Mercantec", location())
-
-
-@pytest.fixture
-def other_school(make_school):
-    return make_school("Tech College Aalborg", location("Aalborg", "851", "Aalborg Kommune", "1081", "9000"))
-
 
 @pytest.fixture
 def offering(make_offering, school):
@@ -125,10 +106,10 @@ def write_requests(school: dict, offering: dict) -> dict:
 @pytest.mark.parametrize("kind", ["create", "edit", "cancel", "import"])
 def test_writing_offerings_without_a_token_is_a_401_with_www_authenticate(client, app, school, offering, kind):
     method, path, kwargs = write_requests(school, offering)[kind]
-    before = stored(app)
+    before = stored_offerings(app)
 
     assert_problem(client.open(path, method=method, **kwargs), 401)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_a_stranger_with_a_bad_body_still_gets_401_not_422(client, app, offering):
@@ -166,11 +147,11 @@ BAD_TOKEN_NAMES = list(_bad_tokens(1))
 @pytest.mark.parametrize("name", BAD_TOKEN_NAMES)
 def test_bad_tokens_are_401_and_change_nothing(client, app, school, offering, name):
     headers = _bad_tokens(school["id"])[name]
-    before = stored(app)
+    before = stored_offerings(app)
 
     assert_problem(client.patch(f"/offerings/{offering['id']}", json={"capacity": 20}, headers=headers), 401)
     assert_problem(client.post("/offerings", json=as_json(offering_data(school)), headers=headers), 401)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_an_expired_token_says_it_has_expired(client, school, offering):
@@ -186,29 +167,29 @@ def test_an_expired_token_says_it_has_expired(client, school, offering):
 @pytest.mark.parametrize("kind", ["edit", "cancel"])
 def test_school_cannot_change_another_schools_offering(client, app, school, offering, as_other_school, kind):
     method, path, kwargs = write_requests(school, offering)[kind]
-    before = stored(app)
+    before = stored_offerings(app)
 
     assert_problem(client.open(path, method=method, headers=as_other_school, **kwargs), 403)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_school_cannot_create_an_offering_for_another_school(client, app, school, as_other_school):
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.post("/offerings", json=as_json(offering_data(school)), headers=as_other_school)
 
     assert_problem(response, 403)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_school_cannot_import_offerings_for_another_school(client, app, school, as_other_school):
-    before = stored(app)
+    before = stored_offerings(app)
 
     response = client.post("/offerings/import", data=csv_for(school), content_type="text/csv",
                            headers=as_other_school)
 
     assert_problem(response, 403)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 def test_school_imports_offerings_for_itself(client, app, school, as_school):
@@ -216,7 +197,7 @@ def test_school_imports_offerings_for_itself(client, app, school, as_school):
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["created"] == 1
-    assert [item["provider_id"] for item in stored(app)[0]] == [school["id"]]
+    assert [item["provider_id"] for item in stored_offerings(app)[0]] == [school["id"]]
 
 
 def test_school_edits_and_cancels_its_own_offering(client, school, offering, as_school):
@@ -245,17 +226,17 @@ def test_admin_must_name_the_school_when_creating_an_offering(client, app, schoo
     problem = assert_problem(client.post("/offerings", json=body, headers=role_headers["admin"]), 422)
 
     assert [error["pointer"] for error in problem["errors"]] == ["/provider_id"]
-    assert stored(app) == ([], 0)
+    assert stored_offerings(app) == ([], 0)
 
 
 @pytest.mark.parametrize("role", ["hr", "service"])
 @pytest.mark.parametrize("kind", ["create", "edit", "cancel", "import"])
 def test_hr_and_service_tokens_cannot_write_offerings(client, app, school, offering, role_headers, role, kind):
     method, path, kwargs = write_requests(school, offering)[kind]
-    before = stored(app)
+    before = stored_offerings(app)
 
     assert_problem(client.open(path, method=method, headers=role_headers[role], **kwargs), 403)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 # --- Programmes, modules and providers: admin only ------------------------------------------------
@@ -379,11 +360,11 @@ def test_school_publishes_its_draft_and_then_everyone_sees_it(client, draft, as_
 
 
 def test_another_school_cannot_publish_a_draft(client, app, draft, as_other_school):
-    before = stored(app)
+    before = stored_offerings(app)
 
     assert_problem(client.patch(f"/offerings/{draft['id']}", json={"status": "published"},
                                 headers=as_other_school), 404)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 # --- Cancelling -----------------------------------------------------------------------------------
@@ -402,7 +383,7 @@ def test_cancelling_keeps_the_offering_visible_as_cancelled(client, app, offerin
     assert client.get(url).get_json() == cancelled
     assert ids(client.get("/offerings?status=cancelled").get_json()) == [offering["id"]]
     assert offering["id"] not in ids(client.get("/offerings").get_json())
-    assert len(stored(app)[0]) == 1
+    assert len(stored_offerings(app)[0]) == 1
 
 
 def test_cancelling_without_a_body_is_allowed(client, offering, as_school):
@@ -415,10 +396,10 @@ def test_cancelling_without_a_body_is_allowed(client, offering, as_school):
 def test_cancelling_twice_is_a_409_and_keeps_the_first_cancellation(client, app, offering, as_school):
     url = f"/offerings/{offering['id']}/cancel"
     assert client.post(url, json={"reason": "Første"}, headers=as_school).status_code == 200
-    before = stored(app)
+    before = stored_offerings(app)
 
     assert_problem(client.post(url, json={"reason": "Anden"}, headers=as_school), 409)
-    assert stored(app) == before
+    assert stored_offerings(app) == before
 
 
 # --- flask --app catalogue issue-token ------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from shared.clock import copenhagen_today
-from tests.catalogue.conftest import location
+from tests.catalogue.fixtures import location
 
 VIBORG = location()
 AALBORG = location(city="Aalborg", municipality_code="851", municipality="Aalborg Kommune", region_code="1081",
