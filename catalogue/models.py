@@ -87,6 +87,9 @@ class Offering(db.Model):
     __table_args__ = (
         UniqueConstraint("provider_id", "reference"),
         Index("ix_offering_status_starts_at", "status", "starts_at"),
+        # Search by place (region, municipality) and its count: read from the index alone on PostgreSQL.
+        Index("ix_offering_search", "status", "location_id", "starts_at",
+              postgresql_include=["module_id", "provider_id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from catalogue.models import Location, Module, Offering, Programme, Provider
 from shared.auth import Actor, Role
@@ -83,19 +83,18 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
     """The offerings matching `filters`, soonest first, as `actor` may see them.
 
     Anyone sees published and cancelled offerings; drafts only by their own school or an admin.
+
+    Every filter is a condition on the offering row itself (`module_id IN (SELECT …)`), never a join:
+    modules, schools and places are small tables, so their conditions are resolved once each, and
+    the planner can walk an index of `offering` in order and stop after one page, or count the
+    matches from an index alone (ix_offering_search), instead of joining every match first.
     """
     statement = (
         select(Offering)
-        .join(Offering.module)
-        .join(Module.programme)
-        .join(Offering.provider)
-        .join(Offering.location)
         .options(
-            # The filters already join these tables: fill the relationships from those joins
-            # rather than joining each table a second time.
-            contains_eager(Offering.module).contains_eager(Module.programme),
-            contains_eager(Offering.provider),
-            contains_eager(Offering.location),
+            joinedload(Offering.module).joinedload(Module.programme),
+            joinedload(Offering.provider),
+            joinedload(Offering.location),
             selectinload(Offering.sessions),
         )
         .order_by(Offering.starts_at, Offering.id)
@@ -108,20 +107,18 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
         elif actor.role not in (Role.ADMIN, Role.SERVICE):
             raise Forbidden("Kladder kan kun ses af skolen selv.")
     if filters.module:
-        statement = statement.where(Module.code == filters.module.upper())
+        statement = statement.where(Offering.module_id.in_(select(Module.id).where(Module.code == filters.module.upper())))
     if filters.programme:
-        statement = statement.where(Programme.code == filters.programme.upper())
+        statement = statement.where(Offering.module_id.in_(
+            select(Module.id).join(Module.programme).where(Programme.code == filters.programme.upper())))
     if filters.provider:
         statement = statement.where(Offering.provider_id == filters.provider)
     if filters.region:
-        statement = statement.where(Location.region_code == (region_code(filters.region) or "unknown"))
+        code = region_code(filters.region) or "unknown"
+        statement = statement.where(Offering.location_id.in_(select(Location.id).where(Location.region_code == code)))
     if filters.municipality:
-        wanted = filters.municipality.strip()
-        if wanted.isdigit():
-            statement = statement.where(Location.municipality_code == wanted.zfill(3))
-        else:
-            name = search_text(wanted.removesuffix(" Kommune").removesuffix(" kommune"))
-            statement = statement.where(Location.search_text.contains(name, autoescape=True))
+        statement = statement.where(Offering.location_id.in_(select(Location.id).where(
+            _municipality_condition(filters.municipality.strip()))))
     if filters.date_from:
         statement = statement.where(Offering.starts_at >= _start_of_day(filters.date_from))
     if filters.date_to:
@@ -133,7 +130,18 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
         statement = statement.where(Offering.capacity > Offering.seats_taken)
     elif filters.has_seats is False:
         statement = statement.where(Offering.capacity <= Offering.seats_taken)
-    words = Module.search_text + Provider.search_text + Location.search_text
     for word in normalise_words(filters.q):
-        statement = statement.where(words.like(f"% {_escape_like(word)}%", escape="\\"))
+        pattern = f"% {_escape_like(word)}%"
+        statement = statement.where(or_(
+            Offering.module_id.in_(select(Module.id).where(Module.search_text.like(pattern, escape="\\"))),
+            Offering.provider_id.in_(select(Provider.id).where(Provider.search_text.like(pattern, escape="\\"))),
+            Offering.location_id.in_(select(Location.id).where(Location.search_text.like(pattern, escape="\\"))),
+        ))
     return statement
+
+
+def _municipality_condition(wanted: str):
+    if wanted.isdigit():
+        return Location.municipality_code == wanted.zfill(3)
+    name = search_text(wanted.removesuffix(" Kommune").removesuffix(" kommune"))
+    return Location.search_text.contains(name, autoescape=True)
