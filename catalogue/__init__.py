@@ -13,6 +13,7 @@ from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.observability import install_observability
 from shared.pages import install_pages
+from shared.response_cache import install_response_cache
 
 DESCRIPTION = (
     "Katalog over udbud af GLU – Den Grundlæggende Lederuddannelse (modul 1–5) og tillægsmodulet "
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = make_api(app)
     install_pages(app)
     install_idempotency(app, db, IdempotencyRecord)
+    install_response_cache(app, db)
     # Signed webhooks to the enrolment service after a school's change (catalogue.notifications).
     app.extensions["webhook_sender"] = WebhookSender(
         app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"),

@@ -107,7 +107,8 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
         elif actor.role not in (Role.ADMIN, Role.SERVICE):
             raise Forbidden("Kladder kan kun ses af skolen selv.")
     if filters.module:
-        statement = statement.where(Offering.module_id.in_(select(Module.id).where(Module.code == filters.module.upper())))
+        statement = statement.where(
+            Offering.module_id.in_(select(Module.id).where(Module.code == filters.module.upper())))
     if filters.programme:
         statement = statement.where(Offering.module_id.in_(
             select(Module.id).join(Module.programme).where(Programme.code == filters.programme.upper())))

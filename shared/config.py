@@ -34,6 +34,8 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD"),
         SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
         MAIL_FROM=os.environ.get("MAIL_FROM", "GLU-kurser <noreply@glu-courses.example>"),
+        # Megabytes per worker for rendered GET responses on PostgreSQL (shared/response_cache.py); 0 turns it off.
+        RESPONSE_CACHE_MB=int(os.environ.get("RESPONSE_CACHE_MB", "32")),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",

@@ -10,7 +10,8 @@
   follows a request across both services.
 - **JSON logs**: one object per line on stderr — `time` (UTC), `level`, `logger`, `message` and,
   inside a request, `request_id`, `method` and `path` — plus one access line per request (logger
-  `glu.http`, with `status` and `duration_ms`). No personal data: the path is logged without its
+  `glu.http`, with `status` and `duration_ms`), except under gunicorn, whose JSON access log
+  (gunicorn.conf.py) is that line there. No personal data: the path is logged without its
   query string and with every non-numeric URL variable as its name (`/feeds/participants/<token>.ics`,
   `/mine-kurser/<token>`), and every message and traceback is scrubbed of e-mail addresses, bearer
   tokens, JWTs, query strings of URLs, SQL parameters and PostgreSQL's `Key (…)=(…)` details. The
@@ -103,6 +104,9 @@ ENROLMENTS = Counter(
     "(a request HR turned down), duplicate (already enrolled) and refused (the offering takes no enrolments).",
     ["outcome"])
 PROMOTIONS = Counter("glu_waitlist_promotions", "Places confirmed from the waiting list.")
+RESPONSE_CACHE = Counter(
+    "glu_response_cache", "GET responses served from the per-worker response cache (hit) or rendered (miss).",
+    ["result"])
 
 _PENDING_KEY = "glu.pending_metrics"
 
@@ -300,9 +304,11 @@ def _finish_request(response: Response) -> Response:
               "status": str(response.status_code)}
     HTTP_REQUESTS.labels(**labels).inc()
     HTTP_DURATION.labels(**labels).observe(elapsed)
-    access_log.info("%s %s %s in %.0f ms", method, loggable_path(), response.status_code, elapsed * 1000,
-                    extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 1),
-                           "endpoint": labels["endpoint"]})
+    # Under gunicorn its JSON access log (gunicorn.conf.py) is the one line per request; elsewhere this is.
+    if not request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        access_log.info("%s %s %s in %.0f ms", method, loggable_path(), response.status_code, elapsed * 1000,
+                        extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 1),
+                               "endpoint": labels["endpoint"]})
     return response
 
 

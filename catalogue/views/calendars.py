@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 from catalogue import calendar, offerings
 from catalogue.models import db
 from shared.auth import current_actor
+from shared.response_cache import cached_while_unchanged
 
 blp = Blueprint("calendars", __name__, url_prefix="/offerings",
                 description="An offering in people's calendars: a download and add-to-calendar links.")
@@ -19,6 +20,7 @@ class CalendarLinkSchema(Schema):
 
 @blp.route("/<int:offering_id>.ics")
 class OfferingCalendar(MethodView):
+    @cached_while_unchanged
     @blp.doc(responses={"200": {"description": "An iCalendar file (RFC 5545)", "content": {"text/calendar": {}}}})
     def get(self, offering_id):
         """The offering's sessions as a calendar file; a download does not update later, a subscription does"""

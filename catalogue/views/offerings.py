@@ -11,6 +11,7 @@ from shared.api import BEARER
 from shared.auth import Role, current_actor, requires
 from shared.links import absolute_url
 from shared.pagination import page_response, paginate
+from shared.response_cache import cached_while_unchanged
 from shared.schemas import (
     ImportQuerySchema,
     ImportReportSchema,
@@ -39,6 +40,7 @@ blp = Blueprint("offerings", __name__, url_prefix="/offerings",
 
 @blp.route("")
 class Offerings(MethodView):
+    @cached_while_unchanged
     @blp.arguments(OfferingQuerySchema, location="query", unknown=RAISE, error_status_code=400)
     @blp.response(200, page_of(OfferingSchema))
     def get(self, args):
@@ -83,6 +85,7 @@ class OfferingImport(MethodView):
 
 @blp.route("/<int:offering_id>")
 class OfferingById(MethodView):
+    @cached_while_unchanged
     @blp.response(200, OfferingSchema)
     def get(self, offering_id):
         """One offering with its sessions"""

@@ -222,6 +222,15 @@ def test_log_lines_are_json_with_the_request_and_no_personal_data(capsys, client
     assert "Anne" not in err and "S3cr3t" not in err and "x=" not in err
 
 
+def test_under_gunicorn_its_access_log_is_the_only_line_per_request(capsys, catalogue_client):
+    capsys.readouterr()
+    catalogue_client.get("/healthz")
+    catalogue_client.get("/healthz", environ_overrides={"SERVER_SOFTWARE": "gunicorn/23.0.0"})
+
+    access = [line for line in json_lines(capsys.readouterr().err) if line["logger"] == "glu.http"]
+    assert len(access) == 1
+
+
 def test_the_integrity_error_log_names_no_value(catalogue_app, caplog):
     orig = Exception('duplicate key value violates unique constraint "uq_participant"\n'
                      "DETAIL:  Key (email_key)=(anne@kommune.example) already exists.")

@@ -1,0 +1,94 @@
+"""Rendered GET responses, reused for exactly as long as PostgreSQL shows the same data.
+
+A response is stored under the database snapshot the request began with (`pg_current_snapshot()`:
+which transactions had committed) and everything else a view reads from the request: the URL
+with its query, the host, and the Authorization header (a school sees its own drafts). Two
+requests that begin with the same snapshot read the same rows, so the stored response is what
+rendering again would give. The next commit anywhere on the server changes the snapshot, and the
+next request renders afresh: there is no time-to-live and no invalidation to forget, and nothing
+served is staler than the database (seat counts included, see README).
+
+The view's own statements run after the snapshot is taken, so a stored response can only be as new
+as its key or newer, never older.
+
+Only on PostgreSQL (SQLite has no snapshot to name), only 200s to GET, per worker process, bounded
+by bytes with the least recently used out first.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+
+from shared.observability import RESPONSE_CACHE
+
+_SNAPSHOT = text("SELECT pg_current_snapshot()::text")
+
+
+@dataclass(frozen=True)
+class _Stored:
+    body: bytes
+    headers: list[tuple[str, str]]
+
+
+class ResponseCache:
+    def __init__(self, db: SQLAlchemy, max_bytes: int):
+        self._db = db
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, _Stored] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()  # gunicorn's gthread workers serve several requests at once
+
+    def respond(self, view, args, kwargs) -> Response:
+        key = (self._db.session.scalar(_SNAPSHOT), request.host_url, request.full_path,
+               request.headers.get("Authorization"))
+        with self._lock:
+            stored = self._entries.get(key)
+            if stored is not None:
+                self._entries.move_to_end(key)
+        if stored is not None:
+            RESPONSE_CACHE.labels(result="hit").inc()
+            return Response(stored.body, headers=stored.headers)
+        RESPONSE_CACHE.labels(result="miss").inc()
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.direct_passthrough:
+            self._store(key, _Stored(response.get_data(), list(response.headers.items())))
+        return response
+
+    def _store(self, key: tuple, stored: _Stored) -> None:
+        size = len(stored.body)
+        if size > self.max_bytes // 8:  # one huge response must not push out everything else
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = stored
+            self._size += size
+            while self._size > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted.body)
+
+
+def install_response_cache(app: Flask, db: SQLAlchemy) -> None:
+    megabytes = app.config["RESPONSE_CACHE_MB"]
+    if megabytes > 0 and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.extensions["response_cache"] = ResponseCache(db, megabytes * 1024 * 1024)
+
+
+def cached_while_unchanged(view):
+    """For a GET view whose response depends only on the database and the request's URL, host and token."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        cache: ResponseCache | None = current_app.extensions.get("response_cache")
+        if cache is None or request.method != "GET":
+            return view(*args, **kwargs)
+        return cache.respond(view, args, kwargs)
+
+    return wrapper
