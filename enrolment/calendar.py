@@ -9,13 +9,16 @@
   with every status change), so it only ever grows.
 - DTSTAMP is the latest change of the offering or the enrolment, never the time of the request:
   the feed is byte-identical between fetches until something changes, and ETags work.
+- The one thing time alone changes is the 30 days, so a feed is rendered with the moment that
+  next happens (`Feed.valid_until`): until then a kept copy of its bytes is still right.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from enrolment.models import STATUS_LABELS, Enrolment, Organisation, Participant
+from enrolment.models import STATUS_LABELS, Enrolment, OfferingSeats
 from shared.calendar import CalendarEvent, render_calendar
 from shared.course_events import offering_events
 from shared.schemas import OfferingSchema
@@ -28,19 +31,35 @@ NOTES = {"waitlisted": "Du står på venteliste til dette kursus.",
          "pending_approval": "Din tilmelding venter på godkendelse fra HR.",
          "cancelled": "Din tilmelding er afmeldt.", "rejected": "Din anmodning om en plads er afvist."}
 
-
-def participant_feed(participant: Participant, enrolments: list[Enrolment], now: datetime) -> bytes:
-    events = [event for enrolment in enrolments for event in enrolment_events(enrolment, now)]
-    return render_calendar(events, name=f"GLU-kurser – {participant.name}", refresh=REFRESH_INTERVAL)
+# One instance for every load: creating a schema deep-copies all its fields, which costs more than the load.
+_OFFERING_SCHEMA = OfferingSchema()
 
 
-def organisation_feed(organisation: Organisation, enrolments: list[Enrolment], now: datetime) -> bytes:
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    # The last moment it is right: when the first cancellation or removed session in it turns 30 days
+    # old, to leave it just after. None: nothing in it ages out.
+    valid_until: datetime | None
+
+
+def participant_feed(name: str, enrolments: list[Enrolment], now: datetime) -> Feed:
+    """A leader's feed, named after them."""
+    offerings = _offerings(enrolments)
+    events = [event for enrolment in enrolments
+              for event in _place_events(offerings[enrolment.offering_id], enrolment, now)]
+    return _feed(events, name, offerings, enrolments, now)
+
+
+def organisation_feed(name: str, enrolments: list[Enrolment], now: datetime) -> Feed:
     """HR's view: one event per session of each offering its people attend, naming them."""
+    offerings = _offerings(enrolments)
     by_offering: dict[int, list[Enrolment]] = {}
     for enrolment in enrolments:
         by_offering.setdefault(enrolment.offering_id, []).append(enrolment)
-    events = [event for group in by_offering.values() for event in _group_events(group, now)]
-    return render_calendar(events, name=f"GLU-kurser – {organisation.name}", refresh=REFRESH_INTERVAL)
+    events = [event for offering_id, group in by_offering.items()
+              for event in _group_events(offerings[offering_id], group, now)]
+    return _feed(events, name, offerings, enrolments, now)
 
 
 def enrolment_events(enrolment: Enrolment, now: datetime, *, handed_over: bool = False) -> list[CalendarEvent]:
@@ -48,18 +67,21 @@ def enrolment_events(enrolment: Enrolment, now: datetime, *, handed_over: bool =
 
     `handed_over`: the events as the person who gave the place to someone else must now see them.
     """
-    offering = _offering(enrolment)
+    return _place_events(_offering(enrolment.seats), enrolment, now, handed_over=handed_over)
+
+
+def _place_events(offering: dict, enrolment: Enrolment, now: datetime, *,
+                  handed_over: bool = False) -> list[CalendarEvent]:
     status = "CANCELLED" if handed_over else _status(offering, enrolment.status)
     last_modified = max(enrolment.updated_at, offering["updated_at"])
     if status == "CANCELLED" and now - _cancelled_at(offering, enrolment) > KEEP_CANCELLED:
         return []
     return offering_events(offering, status=status, sequence=offering["revision"] + enrolment.calendar_sequence,
                            last_modified=last_modified, note=NOTES.get(enrolment.status),
-                           removed_sessions=_recently_removed(enrolment, now))
+                           removed_sessions=_recently_removed(enrolment.seats, now))
 
 
-def _group_events(enrolments: list[Enrolment], now: datetime) -> list[CalendarEvent]:
-    offering = _offering(enrolments[0])
+def _group_events(offering: dict, enrolments: list[Enrolment], now: datetime) -> list[CalendarEvent]:
     statuses = {_status(offering, enrolment.status) for enrolment in enrolments}
     status = next(status for status in ("CONFIRMED", "TENTATIVE", "CANCELLED") if status in statuses)
     last_modified = max([offering["updated_at"], *(enrolment.updated_at for enrolment in enrolments)])
@@ -70,11 +92,36 @@ def _group_events(enrolments: list[Enrolment], now: datetime) -> list[CalendarEv
     sequence = offering["revision"] + sum(e.calendar_sequence + 1 for e in enrolments)
     return offering_events(offering, status=status, sequence=sequence, last_modified=last_modified,
                            note=f"Deltagere fra jeres organisation:\n{people}",
-                           removed_sessions=_recently_removed(enrolments[0], now))
+                           removed_sessions=_recently_removed(enrolments[0].seats, now))
 
 
-def _offering(enrolment: Enrolment) -> dict:
-    return OfferingSchema().load(enrolment.seats.snapshot)
+def _feed(events: list[CalendarEvent], name: str, offerings: dict[int, dict], enrolments: list[Enrolment],
+          now: datetime) -> Feed:
+    body = render_calendar(events, name=f"GLU-kurser – {name}", refresh=REFRESH_INTERVAL)
+    return Feed(body, _valid_until(offerings, enrolments, now))
+
+
+def _valid_until(offerings: dict[int, dict], enrolments: list[Enrolment], now: datetime) -> datetime | None:
+    """The moment the first cancelled place or removed session shown at `now` turns 30 days old.
+
+    Early rather than exact: every cancelled place counts, even one whose offering a colleague
+    still attends (HR's feed then shows no CANCELLED event for it). Too early only means one more
+    rendering; too late would mean a wrong feed.
+    """
+    changed = [_cancelled_at(offerings[e.offering_id], e) for e in enrolments
+               if _status(offerings[e.offering_id], e.status) == "CANCELLED"]
+    changed += [item["removed_at"] for e in enrolments for item in _removed_sessions(e.seats)]
+    return min((moment + KEEP_CANCELLED for moment in changed if now - moment <= KEEP_CANCELLED), default=None)
+
+
+def _offerings(enrolments: list[Enrolment]) -> dict[int, dict]:
+    """Each offering loaded once, however many places in it the feed shows."""
+    seats = {enrolment.offering_id: enrolment.seats for enrolment in enrolments}
+    return {offering_id: _offering(offering_seats) for offering_id, offering_seats in seats.items()}
+
+
+def _offering(seats: OfferingSeats) -> dict:
+    return _OFFERING_SCHEMA.load(seats.snapshot)
 
 
 def _cancelled_at(offering: dict, enrolment: Enrolment) -> datetime:
@@ -87,11 +134,11 @@ def _status(offering: dict, enrolment_status: str) -> str:
     return "CANCELLED" if offering["status"] == "cancelled" else CALENDAR_STATUS[enrolment_status]
 
 
-def _recently_removed(enrolment: Enrolment, now: datetime) -> list[dict]:
-    removed = [
-        {"id": item["id"], "starts_at": datetime.fromisoformat(item["starts_at"]),
-         "ends_at": datetime.fromisoformat(item["ends_at"]), "removed_at": datetime.fromisoformat(item["removed_at"])}
-        for item in enrolment.seats.removed_sessions
-    ]
-    return [item for item in removed if now - item["removed_at"] <= KEEP_CANCELLED]
+def _recently_removed(seats: OfferingSeats, now: datetime) -> list[dict]:
+    return [item for item in _removed_sessions(seats) if now - item["removed_at"] <= KEEP_CANCELLED]
 
+
+def _removed_sessions(seats: OfferingSeats) -> list[dict]:
+    instants = ("starts_at", "ends_at", "removed_at")
+    return [{"id": item["id"], **{key: datetime.fromisoformat(item[key]) for key in instants}}
+            for item in seats.removed_sessions]

@@ -1,9 +1,10 @@
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from enrolment import calendar, feeds
+from enrolment import feeds
+from enrolment.feed_cache import CachedFeed, feed_cache
 from enrolment.models import db
 from enrolment.organisations import organisation_in_scope
 from shared.api import BEARER
@@ -17,9 +18,13 @@ blp = Blueprint("feeds", __name__, description="Calendar subscriptions at secret
 ICS = {"200": {"description": "An iCalendar file (RFC 5545)", "content": {"text/calendar": {}}}}
 
 
-def calendar_response(body: bytes) -> Response:
-    # Secret URLs: shared caches must not keep them; clients revalidate with the ETag.
-    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, no-cache"})
+def calendar_response(feed: CachedFeed) -> Response:
+    # Secret URLs: shared caches must not keep them; clients revalidate with the ETag. The ETag is
+    # the one shared.api's after_request hook would compute from the body, known without hashing it
+    # again; the hook keeps it and answers a matching If-None-Match with 304.
+    response = Response(feed.body, mimetype="text/calendar", headers={"Cache-Control": "private, no-cache"})
+    response.set_etag(feed.etag)
+    return response
 
 
 @blp.route("/feeds/participants/<string:token>.ics")
@@ -27,8 +32,7 @@ class ParticipantFeed(MethodView):
     @blp.doc(responses=ICS)
     def get(self, token):
         """A leader's courses, for Outlook, Google, Apple Calendar or Thunderbird to subscribe to"""
-        participant, enrolments = feeds.participant_by_feed_token(db.session, token)
-        return calendar_response(calendar.participant_feed(participant, enrolments, utcnow()))
+        return calendar_response(feeds.participant_calendar(db.session, feed_cache(current_app), token, utcnow()))
 
 
 @blp.route("/feeds/organisations/<string:token>.ics")
@@ -36,8 +40,7 @@ class OrganisationFeed(MethodView):
     @blp.doc(responses=ICS)
     def get(self, token):
         """All courses of an organisation's people, for HR's calendar"""
-        organisation, enrolments = feeds.organisation_by_feed_token(db.session, token)
-        return calendar_response(calendar.organisation_feed(organisation, enrolments, utcnow()))
+        return calendar_response(feeds.organisation_calendar(db.session, feed_cache(current_app), token, utcnow()))
 
 
 class OrganisationCalendarSchema(Schema):
