@@ -44,41 +44,49 @@ class Feed:
 
 
 def participant_feed(name: str, enrolments: list[Enrolment], now: datetime) -> Feed:
-    """A leader's feed, named after them."""
+    """A leader's feed, named after them: one place per offering, the latest (`enrolments` by id)."""
     offerings = _offerings(enrolments)
-    events = [event for enrolment in enrolments
-              for event in _place_events(offerings[enrolment.offering_id], enrolment, now)]
+    events = [event for places in _by_offering(enrolments).values()
+              for event in _place_events(offerings[places[-1].offering_id], places[-1], now, earlier=places[:-1])]
     return _feed(events, name, offerings, enrolments, now)
 
 
 def organisation_feed(name: str, enrolments: list[Enrolment], now: datetime) -> Feed:
     """HR's view: one event per session of each offering its people attend, naming them."""
     offerings = _offerings(enrolments)
-    by_offering: dict[int, list[Enrolment]] = {}
-    for enrolment in enrolments:
-        by_offering.setdefault(enrolment.offering_id, []).append(enrolment)
-    events = [event for offering_id, group in by_offering.items()
+    events = [event for offering_id, group in _by_offering(enrolments).items()
               for event in _group_events(offerings[offering_id], group, now)]
     return _feed(events, name, offerings, enrolments, now)
 
 
-def enrolment_events(enrolment: Enrolment, now: datetime, *, handed_over: bool = False) -> list[CalendarEvent]:
+def enrolment_events(enrolment: Enrolment, now: datetime, *, earlier: list[Enrolment] = (),
+                     handed_over: bool = False) -> list[CalendarEvent]:
     """The events of one person's place, or none once a cancellation is older than 30 days.
 
-    `handed_over`: the events as the person who gave the place to someone else must now see them.
+    `earlier`: the person's previous places in the same offering. `handed_over`: the events as the
+    person who gave the place to someone else must now see them.
     """
-    return _place_events(_offering(enrolment.seats), enrolment, now, handed_over=handed_over)
+    return _place_events(_offering(enrolment.seats), enrolment, now, earlier=earlier, handed_over=handed_over)
 
 
-def _place_events(offering: dict, enrolment: Enrolment, now: datetime, *,
+def _by_offering(enrolments: list[Enrolment]) -> dict[int, list[Enrolment]]:
+    by_offering: dict[int, list[Enrolment]] = {}
+    for enrolment in enrolments:
+        by_offering.setdefault(enrolment.offering_id, []).append(enrolment)
+    return by_offering
+
+
+def _place_events(offering: dict, enrolment: Enrolment, now: datetime, *, earlier: list[Enrolment] = (),
                   handed_over: bool = False) -> list[CalendarEvent]:
+    """`earlier`: the person's previous places in the same offering (cancelled, then enrolled again).
+    The events are the same sessions (same UIDs), so SEQUENCE counts on from theirs."""
     status = "CANCELLED" if handed_over else _status(offering, enrolment.status)
     last_modified = max(enrolment.updated_at, offering["updated_at"])
     if status == "CANCELLED" and now - _cancelled_at(offering, enrolment) > KEEP_CANCELLED:
         return []
-    return offering_events(offering, status=status, sequence=offering["revision"] + enrolment.calendar_sequence,
-                           last_modified=last_modified, note=NOTES.get(enrolment.status),
-                           removed_sessions=_recently_removed(enrolment.seats, now))
+    sequence = offering["revision"] + enrolment.calendar_sequence + sum(e.calendar_sequence + 1 for e in earlier)
+    return offering_events(offering, status=status, sequence=sequence, last_modified=last_modified,
+                           note=NOTES.get(enrolment.status), removed_sessions=_recently_removed(enrolment.seats, now))
 
 
 def _group_events(offering: dict, enrolments: list[Enrolment], now: datetime) -> list[CalendarEvent]:

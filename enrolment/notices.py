@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session as DbSession
 
 from enrolment import calendar
@@ -142,7 +142,10 @@ def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text
     """
     handed_over = participant is not None
     participant = participant or enrolment.participant
-    events = calendar.enrolment_events(enrolment, now, handed_over=handed_over) if method else []
+    earlier = db.scalars(select(Enrolment).where(
+        Enrolment.participant_id == participant.id, Enrolment.offering_id == enrolment.offering_id,
+        Enrolment.id < enrolment.id)).all()
+    events = calendar.enrolment_events(enrolment, now, earlier=earlier, handed_over=handed_over) if method else []
     if method == "REQUEST":
         events = [day for day in events if day.status != "CANCELLED"]
     attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],

@@ -154,6 +154,25 @@ def test_cancellations_leave_the_feed_after_30_days(app, client, anne, hr):
     assert events_of(client.get(path).data) == []
 
 
+def test_enrolling_again_after_a_cancellation_shows_the_new_place_with_a_higher_sequence(
+        app, client, enrol, across_dst, anne, hr):
+    path = feed_path(anne["calendar_url"])
+    client.post(f"/enrolments/{anne['id']}/cancel", headers=hr())
+    cancelled = {e.uid.value: int(e.sequence.value) for e in events_of(client.get(path).data)}
+
+    again = enrol(across_dst, "Anne")
+    response = client.get(path)
+
+    assert again.status_code == 201
+    assert response.status_code == 200
+    events = events_of(response.data)
+    assert len(events) == len(across_dst["sessions"])
+    assert {e.status.value for e in events} == {"CONFIRMED"}
+    assert all(int(e.sequence.value) > cancelled[e.uid.value] for e in events)
+    invitation = parse([mail for mail in outbox(app) if mail.calendar_method == "REQUEST"][-1].calendar)
+    assert int(invitation.vevent.sequence.value) > cancelled[invitation.vevent.uid.value]
+
+
 def test_waiting_list_places_are_tentative(client, enrol, across_dst, anne):
     enrol(across_dst, "Bent")
     carla = enrol(across_dst, "Carla").get_json()
