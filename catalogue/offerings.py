@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import Location, Module, Offering, Session
@@ -107,26 +107,29 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
     return offering
 
 
-# The enrolment service reports seats; like it, this actor sees drafts (enrolment may follow any status).
-_SEAT_REPORTER = Actor(role=Role.SERVICE)
-
-
-def record_seat_counts(db: DbSession, offering_id: int, counts: dict) -> Offering:
-    """Take in the enrolment service's counts {taken, waitlisted, version} for an offering.
+def record_seat_counts(db: DbSession, offering_id: int, counts: dict) -> dict:
+    """Take in the enrolment service's counts {taken, waitlisted, version} for an offering (any status).
 
     Counts may arrive out of order, so ones whose version is not above the stored version are
-    ignored and the offering is returned unchanged. The row is locked while comparing, so two
-    reports in flight cannot both pass the check. Seat counts are not a school's change: neither
-    `revision`, `updated_at` nor `change_seq` moves.
+    ignored. One conditional UPDATE compares and writes: it locks the row, and a report that had to
+    wait for another's lock checks the version again against what that one committed, so an older
+    report can never overwrite a newer one. Seat counts are not a school's change: neither
+    `revision`, `updated_at` nor `change_seq` moves. Returns the counts the offering now holds.
     """
-    offering = get_offering(db, _SEAT_REPORTER, offering_id, for_update=True)
-    if counts["version"] <= offering.seats_version:
-        return offering
-    offering.seats_taken = counts["taken"]
-    offering.waitlist_length = counts["waitlisted"]
-    offering.seats_version = counts["version"]
-    db.flush()
-    return offering
+    if not 0 < offering_id <= MAX_ID:
+        raise NotFound(f"Udbud {offering_id} findes ikke.")
+    recorded = db.execute(
+        update(Offering).where(Offering.id == offering_id, Offering.seats_version < counts["version"])
+        .values(seats_taken=counts["taken"], waitlist_length=counts["waitlisted"], seats_version=counts["version"])
+        .execution_options(synchronize_session=False))
+    if recorded.rowcount == 1:
+        return counts
+    # Ignored, or no such offering: one more statement, only on this rare path, tells which.
+    stored = db.execute(select(Offering.seats_taken, Offering.waitlist_length, Offering.seats_version)
+                        .where(Offering.id == offering_id)).one_or_none()
+    if stored is None:
+        raise NotFound(f"Udbud {offering_id} findes ikke.")
+    return {"taken": stored.seats_taken, "waitlisted": stored.waitlist_length, "version": stored.seats_version}
 
 
 def set_sessions(offering: Offering, sessions: list[dict]) -> dict[int, int]:

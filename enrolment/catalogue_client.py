@@ -21,9 +21,14 @@ from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsSche
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 TOKEN_LIFETIME_SECONDS = 12 * 3600
+# One instance of each for every call: building a schema costs more than loading with it.
+_OFFERING_SCHEMA = OfferingSchema()
+_SEAT_COUNTS_SCHEMA = SeatCountsSchema()
 
 
 class CatalogueClient:
+    """One per app, so one per gunicorn worker: its connection pool is reused by every request."""
+
     def __init__(self, base_url: str, token_secret: str, *, timeout: float = 5.0,
                  transport: httpx.BaseTransport | None = None):
         self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport,
@@ -39,7 +44,7 @@ class CatalogueClient:
         if response.status_code != 200:
             raise self._unavailable(f"status {response.status_code}")
         try:
-            return OfferingSchema().load(response.json())
+            return _OFFERING_SCHEMA.load(response.json())
         except (ValueError, ValidationError) as error:
             raise self._unavailable(f"unreadable offering: {error}") from error
 
@@ -55,7 +60,7 @@ class CatalogueClient:
 
     def put_seat_counts(self, offering_id: int, counts) -> bool:
         """Tell the catalogue an offering's seat counts; False (and a log line) if it could not be told."""
-        body = SeatCountsSchema().dump(asdict(counts))
+        body = _SEAT_COUNTS_SCHEMA.dump(asdict(counts))
         try:
             response = self._request("PUT", f"/offerings/{offering_id}/seats", json=body)
         except ServiceUnavailable:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from enrolment import notices, seats
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Organisation, Participant
-from enrolment.organisations import find_organisation, organisation_in_scope, participant_for
+from enrolment.organisations import find_or_add_participant, find_organisation, organisation_in_scope, participant_for
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -25,7 +25,7 @@ from shared.observability import count_enrolment
 
 def enrol_participant(db: DbSession, actor: Actor, catalogue: CatalogueClient, offering_id: int,
                       participant: dict, organisation_key: str | None, today: date, source: str = "hr") -> Enrolment:
-    """HR (or an administrator) enrols someone: confirmed if a seat is free, otherwise waitlisted."""
+    """HR (or an administrator) enrols someone: confirmed if a seat is free, otherwise waitlisted (and positioned)."""
     organisation = organisation_in_scope(db, actor, organisation_key)
     offering = catalogue.get_offering(offering_id)
     return _enrol(db, organisation, offering, participant, today, source=source, needs_approval=False)
@@ -45,8 +45,9 @@ def request_seat(db: DbSession, catalogue: CatalogueClient, offering_id: int, pa
 def _enrol(db: DbSession, organisation: Organisation, offering: dict, participant: dict, today: date, *,
            source: str, needs_approval: bool) -> Enrolment:
     offering_seats = lock_open_offering(db, offering, today)
-    person = participant_for(db, organisation, participant["name"], participant["email"])
-    _require_not_enrolled(db, offering["id"], person)
+    person, added = find_or_add_participant(db, organisation, participant["name"], participant["email"])
+    if not added:  # someone added just now holds no enrolment yet (and the unique index would refuse one)
+        _require_not_enrolled(db, offering["id"], person)
     return add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval)
 
 
@@ -63,8 +64,9 @@ def lock_open_offering(db: DbSession, offering: dict, today: date) -> OfferingSe
 def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Organisation, person: Participant, *,
                   source: str, needs_approval: bool = False) -> Enrolment:
     """Enrol someone not yet enrolled into a locked offering: waiting for approval, or placed in line."""
-    enrolment = Enrolment(offering_id=offering_seats.offering_id, participant=person, organisation=organisation,
-                          source=source, status="pending_approval")
+    # `seats` as well as its key: the mail written at commit reads the offering from it.
+    enrolment = Enrolment(offering_id=offering_seats.offering_id, seats=offering_seats, participant=person,
+                          organisation=organisation, source=source, status="pending_approval")
     db.add(enrolment)
     if not needs_approval:
         seats.place_in_line(db, offering_seats, enrolment)

@@ -142,10 +142,8 @@ def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text
     """
     handed_over = participant is not None
     participant = participant or enrolment.participant
-    earlier = db.scalars(select(Enrolment).where(
-        Enrolment.participant_id == participant.id, Enrolment.offering_id == enrolment.offering_id,
-        Enrolment.id < enrolment.id)).all()
-    events = calendar.enrolment_events(enrolment, now, earlier=earlier, handed_over=handed_over) if method else []
+    events = calendar.enrolment_events(enrolment, now, earlier=_earlier_places(db, participant, enrolment),
+                                       handed_over=handed_over) if method else []
     if method == "REQUEST":
         events = [day for day in events if day.status != "CANCELLED"]
     attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],
@@ -179,3 +177,10 @@ def _when(session: dict) -> str:
 def _position(db: DbSession, enrolment: Enrolment) -> int | None:
     add_waitlist_positions(db, [enrolment])
     return enrolment.waitlist_position
+
+
+def _earlier_places(db: DbSession, participant: Participant, enrolment: Enrolment) -> list[Enrolment]:
+    """The person's previous places in the same offering (cancelled, then enrolled again)."""
+    return list(db.scalars(select(Enrolment).where(
+        Enrolment.participant_id == participant.id, Enrolment.offering_id == enrolment.offering_id,
+        Enrolment.id < enrolment.id)))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from enrolment.models import HrUser, Organisation, Participant
 from shared.auth import Actor, Role
-from shared.db import insert_unless_present, utcnow
+from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
@@ -50,19 +51,35 @@ def organisation_in_scope(db: DbSession, actor: Actor, key: str | None) -> Organ
 
 
 def participant_for(db: DbSession, organisation: Organisation, name: str, email: str) -> Participant:
-    """The organisation's participant with this e-mail (any case), created the first time; the name is updated.
+    """The organisation's participant with this e-mail (any case), created the first time; the name is updated."""
+    return find_or_add_participant(db, organisation, name, email)[0]
 
-    Created with INSERT … ON CONFLICT DO NOTHING, so the same new person enrolled into two
-    offerings at once (under two different offering locks) is one participant, not a conflict.
+
+def find_or_add_participant(db: DbSession, organisation: Organisation, name: str,
+                            email: str) -> tuple[Participant, bool]:
+    """As `participant_for`, and whether the participant was added just now.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING: a new person is added and read back in one
+    statement; only someone already known takes a second one to be read. Two transactions adding
+    the same new person at once (under two different offering locks) make one participant, not a
+    conflict: the second waits on the unique index, inserts nothing and reads the first one's row.
     """
     email_key = email.strip().casefold()
-    insert_unless_present(db, Participant, {
-        "organisation_id": organisation.id, "name": name, "email": email.strip(), "email_key": email_key,
-        "created_at": utcnow(),
-    }, ["organisation_id", "email_key"])
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    insert = (dialect.insert(Participant)
+              .values(organisation_id=organisation.id, name=name, email=email.strip(), email_key=email_key,
+                      created_at=utcnow())
+              .on_conflict_do_nothing(index_elements=["organisation_id", "email_key"])
+              .returning(Participant))
+    # Nothing pending matters to the INSERT (participants are only ever added here, straight to the
+    # database), so nothing is flushed first: the caller's changes to the seat row go out as one UPDATE.
+    with db.no_autoflush:
+        added = db.scalars(insert, execution_options={"populate_existing": True}).one_or_none()
+    if added is not None:
+        return added, True
     participant = db.scalars(select(Participant).where(Participant.organisation_id == organisation.id,
                                                        Participant.email_key == email_key)
                              .execution_options(populate_existing=True)).one()
     participant.name = name
     participant.email = email.strip()
-    return participant
+    return participant, False

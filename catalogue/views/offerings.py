@@ -123,13 +123,15 @@ class OfferingCancellation(MethodView):
 class OfferingSeats(MethodView):
     @requires(Role.SERVICE, Role.ADMIN)
     @blp.arguments(SeatCountsSchema)
-    @blp.response(200, OfferingSchema)
+    @blp.response(200, SeatCountsSchema, description="The counts the offering now holds")
     @blp.doc(security=BEARER)
     def put(self, counts, offering_id):
         """Record an offering's seat counts (the enrolment service)
 
-        Counts whose version is not above the stored one are ignored; the offering is returned either way.
+        Counts whose version is not above the stored one are ignored. The answer is the counts the
+        offering now holds: those sent, or newer ones that arrived first. `GET /offerings/{id}` shows
+        the offering with them.
         """
-        offering = offerings.record_seat_counts(db.session, offering_id, counts)
+        stored = offerings.record_seat_counts(db.session, offering_id, counts)
         db.session.commit()
-        return offering
+        return stored

@@ -49,8 +49,7 @@ class Enrolments(MethodView):
         enrolment = enrolments.enrol_participant(
             db.session, current_actor(), catalogue(), data["offering_id"], data["participant"],
             data.get("organisation"), copenhagen_today())
-        db.session.commit()
-        add_waitlist_positions(db.session, [enrolment])
+        commit_keeping_loaded()  # the waitlist position was set under the lock
         return enrolment, {"Location": absolute_url(f"/enrolments/{enrolment.id}")}
 
 
@@ -64,8 +63,23 @@ class EnrolmentById(MethodView):
         return enrolments.get_enrolment(db.session, current_actor(), enrolment_id)
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds, so the response shows what was just written.
+
+    Expiring would make dumping the response read the enrolment, its organisation and participant
+    back in a new transaction (on SQLite one that takes the write lock): rows this request has
+    itself just written, with nothing computed by the database to learn.
+    """
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+
+
 def _committed(enrolment):
-    db.session.commit()
+    commit_keeping_loaded()
     add_waitlist_positions(db.session, [enrolment])
     return enrolment
 

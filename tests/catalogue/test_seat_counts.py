@@ -7,6 +7,7 @@ import time
 
 import flask_migrate
 import pytest
+from sqlalchemy import event
 
 from catalogue import offerings as offerings_module
 from catalogue.models import db
@@ -38,6 +39,11 @@ def seats_of(item: dict) -> tuple[int, int]:
     return item["seats_available"], item["waitlist_length"]
 
 
+def counts(taken: int, waitlisted: int, version: int) -> dict:
+    """What PUT …/seats answers: the counts the offering holds now."""
+    return {"taken": taken, "waitlisted": waitlisted, "version": version}
+
+
 def listed_seats(client, **params) -> dict[int, tuple[int, int]]:
     items = client.get("/offerings", query_string=params).get_json()["items"]
     return {item["id"]: seats_of(item) for item in items}
@@ -64,9 +70,9 @@ def test_service_counts_show_in_the_offering_and_the_list(client, offering, serv
     full = put_seats(client, offering["id"], service, taken=16, waitlisted=3, version=2)
 
     assert response.status_code == 200
-    assert seats_of(response.get_json()) == (6, 0)
+    assert response.get_json() == counts(10, 0, 1)
     assert full.status_code == 200
-    assert seats_of(full.get_json()) == (0, 3)
+    assert full.get_json() == counts(16, 3, 2)
     assert seats_of(client.get(f"/offerings/{offering['id']}").get_json()) == (0, 3)
     assert listed_seats(client) == {offering["id"]: (0, 3)}
 
@@ -75,7 +81,8 @@ def test_an_admin_may_record_seat_counts_too(client, offering, auth):
     response = put_seats(client, offering["id"], auth("admin"), taken=4, version=1)
 
     assert response.status_code == 200
-    assert seats_of(response.get_json()) == (12, 0)
+    assert response.get_json() == counts(4, 0, 1)
+    assert seats_of(client.get(f"/offerings/{offering['id']}").get_json()) == (12, 0)
 
 
 def test_has_seats_filters_free_from_full_offerings(client, school, make_offering, service):
@@ -107,8 +114,29 @@ def test_counts_with_a_version_not_above_the_stored_one_are_ignored(client, offe
     response = put_seats(client, offering["id"], service, taken=1, waitlisted=7, version=older)
 
     assert response.status_code == 200
-    assert seats_of(response.get_json()) == (11, 0)
+    assert response.get_json() == counts(5, 0, 2)  # what the offering holds: the newer counts
     assert seats_of(client.get(f"/offerings/{offering['id']}").get_json()) == (11, 0)
+
+
+def test_counts_are_recorded_with_one_statement(app, client, offering, service):
+    """The enrolment service sends counts after every change: one conditional UPDATE, no offering loaded or dumped."""
+    seen = []
+
+    def note(connection, cursor, statement, parameters, context, executemany):
+        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+            seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        response = put_seats(client, offering["id"], service, taken=2, waitlisted=0, version=1)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+    assert response.get_json() == counts(2, 0, 1)
+    assert len(seen) == 1
+    assert seen[0].startswith("UPDATE offering SET") and "seats_version <" in seen[0]
 
 
 @pytest.mark.parametrize("role", ["school", "hr"])
@@ -174,20 +202,23 @@ def test_counts_are_recorded_for_drafts_and_cancelled_offerings(client, school, 
     client.post(f"/offerings/{cancelled['id']}/cancel", json={}, headers=auth("school", provider_id=school["id"]))
 
     for_draft = put_seats(client, draft["id"], service, taken=2, version=1)
-    for_cancelled = put_seats(client, cancelled["id"], service, taken=0, waitlisted=0, version=4)
+    for_cancelled = put_seats(client, cancelled["id"], service, taken=1, waitlisted=0, version=4)
 
-    assert for_draft.status_code == 200
-    assert seats_of(for_draft.get_json()) == (14, 0)
-    assert for_draft.get_json()["status"] == "draft"
-    assert for_cancelled.status_code == 200
-    assert for_cancelled.get_json()["status"] == "cancelled"
+    assert (for_draft.status_code, for_draft.get_json()) == (200, counts(2, 0, 1))
+    assert (for_cancelled.status_code, for_cancelled.get_json()) == (200, counts(1, 0, 4))
+    shown_draft = client.get(f"/offerings/{draft['id']}", headers=service).get_json()
+    shown_cancelled = client.get(f"/offerings/{cancelled['id']}").get_json()
+    assert (seats_of(shown_draft), shown_draft["status"]) == ((14, 0), "draft")
+    assert (seats_of(shown_cancelled), shown_cancelled["status"]) == ((15, 0), "cancelled")
 
 
 def test_seat_counts_leave_the_revision_and_update_time_alone(client, offering, service):
     before = client.get(f"/offerings/{offering['id']}").get_json()
 
-    after = put_seats(client, offering["id"], service, taken=8, waitlisted=1, version=1).get_json()
+    put_seats(client, offering["id"], service, taken=8, waitlisted=1, version=1)
+    after = client.get(f"/offerings/{offering['id']}").get_json()
 
+    assert seats_of(after) == (8, 1)
     assert (after["revision"], after["updated_at"]) == (before["revision"], before["updated_at"])
     assert after["revision"] == 1
 
@@ -220,39 +251,48 @@ def test_the_etag_changes_when_the_seats_do(client, offering, service):
     assert listed_after.headers["ETag"] != listed
 
 
-def test_two_reports_in_flight_cannot_interleave(app, offering, service, monkeypatch):
-    """The older report holds the row's lock; the newer waits for it and then wins, not the other way round."""
-    real = offerings_module.get_offering
+@pytest.mark.parametrize("first", ["older", "newer"])
+def test_two_reports_in_flight_cannot_interleave(app, offering, service, monkeypatch, first):
+    """The first report has written and holds the row's lock; the second waits for it, and the newer counts stay.
+
+    With the newer report first, the older one must check the version again once the lock is free,
+    against what the newer one committed, and change nothing.
+    """
+    real = offerings_module.record_seat_counts
     holding, release = threading.Event(), threading.Event()
     calls = iter(range(100))
 
-    def slow_first(*args, **kwargs):
-        found = real(*args, **kwargs)
+    def hold_first(*args, **kwargs):
+        recorded = real(*args, **kwargs)  # written, not yet committed: the row stays locked
         if next(calls) == 0:
             holding.set()
             assert release.wait(10)
-        return found
+        return recorded
 
-    monkeypatch.setattr(offerings_module, "get_offering", slow_first)
+    monkeypatch.setattr(offerings_module, "record_seat_counts", hold_first)
     answers = {}
+    reports = {"older": {"taken": 3, "version": 1}, "newer": {"taken": 9, "waitlisted": 0, "version": 2}}
 
-    def report(name, **counts):
-        answers[name] = put_seats(app.test_client(), offering["id"], service, **counts)
+    def report(name):
+        answers[name] = put_seats(app.test_client(), offering["id"], service, **reports[name])
 
-    older = threading.Thread(target=report, args=("older",), kwargs={"taken": 3, "version": 1})
-    newer = threading.Thread(target=report, args=("newer",), kwargs={"taken": 9, "waitlisted": 0, "version": 2})
-    older.start()
+    second = "newer" if first == "older" else "older"
+    holder = threading.Thread(target=report, args=(first,))
+    waiter = threading.Thread(target=report, args=(second,))
+    holder.start()
     try:
         assert holding.wait(10)
-        newer.start()
-        time.sleep(0.3)  # let the newer report reach the lock
+        waiter.start()
+        time.sleep(0.3)  # let the second report reach the lock
+        assert second not in answers  # it waits for the first one's lock
     finally:
         release.set()
-        older.join(20)
-    newer.join(20)
+        holder.join(20)
+    waiter.join(20)
 
-    assert answers["older"].status_code == 200
-    assert answers["newer"].status_code == 200
+    assert answers["older"].status_code == answers["newer"].status_code == 200
+    assert answers["newer"].get_json() == counts(9, 0, 2)
+    assert answers["older"].get_json() == (counts(3, 0, 1) if first == "older" else counts(9, 0, 2))
     assert seats_of(app.test_client().get(f"/offerings/{offering['id']}").get_json()) == (7, 0)
 
 
@@ -268,5 +308,6 @@ def test_offerings_published_before_the_upgrade_start_with_every_seat_free(app, 
 def test_the_api_document_describes_seat_counts(client):
     paths = client.get("/openapi.json").get_json()["paths"]
 
-    assert "put" in paths["/offerings/{offering_id}/seats"]
+    answer = paths["/offerings/{offering_id}/seats"]["put"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SeatCounts"}
     assert "has_seats" in {parameter["name"] for parameter in paths["/offerings"]["get"]["parameters"]}
