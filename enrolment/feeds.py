@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import contains_eager
 
@@ -16,6 +17,7 @@ from enrolment.feed_cache import CachedFeed, FeedCache
 from enrolment.models import Enrolment, OfferingSeats, Organisation, Participant, new_secret
 from enrolment.organisations import organisation_in_scope
 from shared.auth import Actor
+from shared.db import single_read
 from shared.errors import NotFound
 
 # Every value a feed's bytes are made of, apart from the offering's JSON (snapshot, removed_sessions),
@@ -64,7 +66,8 @@ def renew_organisation_feed(db: DbSession, actor: Actor, organisation_key: str |
 def _cached_or_rendered(db: DbSession, cache: FeedCache, kind: str, statement: Select, token: str,
                         render: Callable[[str, list[Enrolment], datetime], calendar.Feed],
                         now: datetime) -> CachedFeed:
-    rows = _rows(db, statement, token)
+    with single_read(db) as connection:  # a hit needs nothing else from the database
+        rows = _rows(connection, statement, token)
     key = (kind, rows[0].owner_id)
     cached = cache.get(key, _fingerprint(rows), now)
     if cached is not None:
@@ -78,7 +81,7 @@ def _cached_or_rendered(db: DbSession, cache: FeedCache, kind: str, statement: S
     return cache.put(key, _fingerprint(rows), feed)
 
 
-def _rows(db: DbSession, statement: Select, token: str) -> list:
+def _rows(db: DbSession | Connection, statement: Select, token: str) -> list:
     rows = db.execute(statement, {"token": token}).all() if len(token) < 100 else []
     if not rows:
         raise NotFound("Kalenderen findes ikke, eller linket er blevet fornyet.")

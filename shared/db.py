@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +74,22 @@ def engine_options(url: str) -> dict:
         # Several gunicorn workers share one file: wait for a lock rather than fail at once.
         return {"connect_args": {"timeout": 15}}
     return {"pool_pre_ping": True}
+
+
+@contextmanager
+def single_read(session: Session) -> Iterator[Session | Connection]:
+    """Where to send one read that needs no transaction around it.
+
+    On PostgreSQL a connection of its own in autocommit, so the read is one round trip rather than
+    BEGIN, the read and ROLLBACK: it pays on the hot paths that mostly answer from a cache after
+    that one read. On SQLite the session itself: a second connection would wait for its lock.
+    """
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        yield session
+        return
+    with engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @event.listens_for(Engine, "connect")

@@ -26,6 +26,7 @@ from flask import Flask, Response, current_app, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 
+from shared.db import single_read
 from shared.observability import RESPONSE_CACHE
 
 _SNAPSHOT = text("SELECT pg_current_snapshot()::text")
@@ -46,8 +47,10 @@ class ResponseCache:
         self._lock = threading.Lock()  # gunicorn's gthread workers serve several requests at once
 
     def respond(self, view, args, kwargs) -> Response:
-        key = (self._db.session.scalar(_SNAPSHOT), request.host_url, request.full_path,
-               request.headers.get("Authorization"))
+        # Outside the request's transaction: the view's own statements come later, so still no older.
+        with single_read(self._db.session) as connection:
+            snapshot = connection.scalar(_SNAPSHOT)
+        key = (snapshot, request.host_url, request.full_path, request.headers.get("Authorization"))
         with self._lock:
             stored = self._entries.get(key)
             if stored is not None:
