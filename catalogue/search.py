@@ -2,8 +2,9 @@
 
 Free text is matched against words normalised in Python (Unicode case folding, so Æ/æ, Ø/ø and
 Å/å meet; punctuation dropped), stored per module, provider and location as " word word …".
-A query word matches the beginning of a stored word through `LIKE '% word%'`, which both
-databases evaluate byte for byte on the already-normalised text — so neither SQLite's
+A query word matches the beginning of a stored word through `LIKE '% word%'`, or, from four
+letters on, any part of one (`LIKE '%word%'`: "ledelse" finds "førstelinjeledelse"). Both
+databases evaluate that byte for byte on the already-normalised text, so neither SQLite's
 ASCII-only lower() nor PostgreSQL's collation can make their results differ.
 """
 
@@ -24,6 +25,7 @@ from shared.geography import region_code
 from shared.schemas import COPENHAGEN
 
 _WORD = re.compile(r"\w+")
+COMPOUND_PART = 4
 
 
 def normalise_words(*texts: str | None) -> list[str]:
@@ -132,13 +134,20 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
     elif filters.has_seats is False:
         statement = statement.where(Offering.capacity <= Offering.seats_taken)
     for word in normalise_words(filters.q):
-        pattern = f"% {_escape_like(word)}%"
+        pattern = _word_pattern(word)
         statement = statement.where(or_(
             Offering.module_id.in_(select(Module.id).where(Module.search_text.like(pattern, escape="\\"))),
             Offering.provider_id.in_(select(Provider.id).where(Provider.search_text.like(pattern, escape="\\"))),
             Offering.location_id.in_(select(Location.id).where(Location.search_text.like(pattern, escape="\\"))),
         ))
     return statement
+
+
+def _word_pattern(word: str) -> str:
+    """Danish writes compounds as one word ("førstelinjeledelse"), so a word of COMPOUND_PART letters or
+    more is found inside words too; a shorter one only at a word's beginning, or "it" would match most."""
+    escaped = _escape_like(word)
+    return f"%{escaped}%" if len(word) >= COMPOUND_PART else f"% {escaped}%"
 
 
 def _municipality_condition(wanted: str):

@@ -238,7 +238,9 @@ class OfferingCancelSchema(Schema):
 class OfferingQuerySchema(Schema):
     """Query parameters of GET /offerings; unknown parameters are refused."""
 
-    q = Text(max_length=200, metadata={"description": "Free text: words or word beginnings, any case"})
+    q = Text(max_length=200, metadata={
+        "description": "Free text: words or word beginnings, any case; from four letters on also parts of "
+                       "compound words"})
     module = Text(max_length=20, metadata={"description": "Module code, e.g. GLU-3"})
     programme = Text(max_length=20, metadata={"description": "Programme code, e.g. GLU"})
     provider = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Provider id"})
