@@ -49,6 +49,8 @@ def render(machine: dict, fx: dict, sizes: dict, scaling: dict, endpoints: dict,
     rendered, cached = scaling["rendered"], scaling["cached"]
     all_results = ({f"search_{size}": result for size, result in rendered.items()}
                    | {f"search_{size}_cached": result for size, result in cached.items()} | endpoints)
+    # The sizes are measured minutes apart, so each is taken relative to the bare runs beside it.
+    slowdown = rendered["1k"]["ratio"] / rendered["100k"]["ratio"]
     slowdown_rps = rendered["1k"]["rps"] / rendered["100k"]["rps"]
     slowdown_p50 = rendered["100k"]["p50_ms"] / rendered["1k"]["p50_ms"]
     lines = [
@@ -123,9 +125,11 @@ def render(machine: dict, fx: dict, sizes: dict, scaling: dict, endpoints: dict,
                      f"{hit['ratio']:.3f}× |")
     lines += [
         "",
-        f"Rendered every time, from 1k to 100k offerings, throughput falls by **{slowdown_rps:.2f}×** "
-        f"and p50 grows {slowdown_p50:.2f}× "
-        f"(target: no more than 1.5× slower — **{'reached' if slowdown_rps <= 1.5 else 'not reached'}**).",
+        f"Rendered every time, from 1k to 100k offerings, throughput as a share of the bare endpoint measured "
+        f"beside it falls by **{slowdown:.2f}×** (target: no more than 1.5× slower — "
+        f"**{'reached' if slowdown <= 1.5 else 'not reached'}**). The sizes run minutes apart on a shared "
+        f"machine, which is why the verdict uses the ratios; in raw requests per second it is "
+        f"{slowdown_rps:.2f}×, and p50 grows {slowdown_p50:.2f}×.",
         "",
         "## Targets",
         "",
@@ -136,8 +140,9 @@ def render(machine: dict, fx: dict, sizes: dict, scaling: dict, endpoints: dict,
         ratio = all_results[name]["ratio"]
         lines.append(f"| {LABELS[name]} ≥ {target}× bare | {ratio:.3f}× | "
                      f"{'reached' if ratio >= target else '**not reached** — see the profile below'} |")
-    lines.append(f"| Search at 100k ≤ 1.5× slower than at 1k | {slowdown_rps:.2f}× slower | "
-                 f"{'reached' if slowdown_rps <= 1.5 else '**not reached** — see EXPLAIN and the profile below'} |")
+    lines.append(f"| Search at 100k ≤ 1.5× slower than at 1k (× bare) | {slowdown:.2f}× slower "
+                 f"(raw req/s {slowdown_rps:.2f}×) | "
+                 f"{'reached' if slowdown <= 1.5 else '**not reached** — see EXPLAIN and the profile below'} |")
     lines += ["", "## Where the time goes (py-spy)", "",
               f"py-spy sampled every gunicorn worker (200 Hz, `--idle`, so waiting for PostgreSQL or the catalogue "
               f"counts) for {s['duration_s']} s while wrk ran the same load as above (separate runs, so the "
