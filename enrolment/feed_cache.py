@@ -15,8 +15,6 @@ process (each gunicorn worker) keeps its own copies:
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +23,7 @@ from flask import Flask
 from werkzeug.http import generate_etag
 
 from enrolment.calendar import Feed
+from shared.lru import BoundedLru
 
 MAX_BYTES = 32 * 1024 * 1024
 MAX_ENTRIES = 10_000
@@ -43,51 +42,27 @@ class CachedFeed:
 
 
 class FeedCache:
-    """A least-recently-used store of rendered feeds, bounded in bytes and entries; thread-safe."""
+    """Rendered feeds, each served again only while it is current; bounded in bytes and entries."""
 
     def __init__(self, max_bytes: int = MAX_BYTES, max_entries: int = MAX_ENTRIES):
-        self.max_bytes = max_bytes
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, CachedFeed] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()  # gunicorn may run several threads per worker
+        self._kept: BoundedLru[CachedFeed] = BoundedLru(lambda entry: len(entry.body), max_bytes,
+                                                         max_entries=max_entries)
 
     def get(self, key: Hashable, fingerprint: tuple, now: datetime) -> CachedFeed | None:
         """The kept copy of the feed, if it was rendered from `fingerprint` and is still valid at `now`."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or not entry.is_current(fingerprint, now):
-                return None
-            self._entries.move_to_end(key)
-            return entry
+        entry = self._kept.get(key)
+        return entry if entry is not None and entry.is_current(fingerprint, now) else None
 
     def put(self, key: Hashable, fingerprint: tuple, feed: Feed) -> CachedFeed:
         """Keep `feed`, rendered from `fingerprint`, in place of any older copy; answer it as kept."""
         entry = CachedFeed(fingerprint, feed.body, generate_etag(feed.body), feed.valid_until)
-        with self._lock:
-            self._discard(key)
-            if len(entry.body) <= self.max_bytes:
-                self._entries[key] = entry
-                self._bytes += len(entry.body)
-            while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
-                self._discard(next(iter(self._entries)))
+        self._kept.put(key, entry)
         return entry
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
 
     @property
     def size(self) -> tuple[int, int]:
         """(entries, bytes) kept."""
-        with self._lock:
-            return len(self._entries), self._bytes
-
-    def _discard(self, key: Hashable) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            self._bytes -= len(entry.body)
+        return self._kept.size
 
 
 def feed_cache(app: Flask) -> FeedCache:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from enrolment.models import HrUser, Organisation, Participant
 from shared.auth import Actor, Role
-from shared.db import utcnow
+from shared.db import insert_unless_present, utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
@@ -65,16 +64,13 @@ def find_or_add_participant(db: DbSession, organisation: Organisation, name: str
     conflict: the second waits on the unique index, inserts nothing and reads the first one's row.
     """
     email_key = email.strip().casefold()
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    insert = (dialect.insert(Participant)
-              .values(organisation_id=organisation.id, name=name, email=email.strip(), email_key=email_key,
-                      created_at=utcnow())
-              .on_conflict_do_nothing(index_elements=["organisation_id", "email_key"])
-              .returning(Participant))
     # Nothing pending matters to the INSERT (participants are only ever added here, straight to the
     # database), so nothing is flushed first: the caller's changes to the seat row go out as one UPDATE.
     with db.no_autoflush:
-        added = db.scalars(insert, execution_options={"populate_existing": True}).one_or_none()
+        added = insert_unless_present(db, Participant, {
+            "organisation_id": organisation.id, "name": name, "email": email.strip(), "email_key": email_key,
+            "created_at": utcnow(),
+        }, ["organisation_id", "email_key"], returning=True)
     if added is not None:
         return added, True
     participant = db.scalars(select(Participant).where(Participant.organisation_id == organisation.id,

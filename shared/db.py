@@ -51,10 +51,18 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def insert_unless_present(session: Session, model: type, values: dict, unique_columns: list[str]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: two transactions creating the same row both succeed, one row results."""
+def insert_unless_present(session: Session, model: type, values: dict, unique_columns: list[str], *,
+                          returning: bool = False):
+    """INSERT … ON CONFLICT DO NOTHING: two transactions creating the same row both succeed, one row results.
+
+    With `returning`, the row as inserted (one statement), or None when it was there already.
+    """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique_columns))
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique_columns)
+    if not returning:
+        session.execute(statement)
+        return None
+    return session.scalars(statement.returning(model), execution_options={"populate_existing": True}).one_or_none()
 
 
 def utcnow() -> datetime:

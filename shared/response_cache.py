@@ -18,8 +18,6 @@ by bytes with the least recently used out first.
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, request
@@ -27,6 +25,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 
 from shared.db import single_read
+from shared.lru import BoundedLru
 from shared.observability import RESPONSE_CACHE
 
 _SNAPSHOT = text("SELECT pg_current_snapshot()::text")
@@ -38,44 +37,26 @@ class _Stored:
     headers: list[tuple[str, str]]
 
 
-class ResponseCache:
+class ResponseCache(BoundedLru[_Stored]):
     def __init__(self, db: SQLAlchemy, max_bytes: int):
+        # One large response must not push out everything else: none over an eighth of the whole.
+        super().__init__(lambda stored: len(stored.body), max_bytes, largest=max_bytes // 8)
         self._db = db
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple, _Stored] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()  # gunicorn's gthread workers serve several requests at once
 
     def respond(self, view, args, kwargs) -> Response:
         # Outside the request's transaction: the view's own statements come later, so still no older.
         with single_read(self._db.session) as connection:
             snapshot = connection.scalar(_SNAPSHOT)
         key = (snapshot, request.host_url, request.full_path, request.headers.get("Authorization"))
-        with self._lock:
-            stored = self._entries.get(key)
-            if stored is not None:
-                self._entries.move_to_end(key)
+        stored = self.get(key)
         if stored is not None:
             RESPONSE_CACHE.labels(result="hit").inc()
             return Response(stored.body, headers=stored.headers)
         RESPONSE_CACHE.labels(result="miss").inc()
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200 and not response.direct_passthrough:
-            self._store(key, _Stored(response.get_data(), list(response.headers.items())))
+            self.put(key, _Stored(response.get_data(), list(response.headers.items())))
         return response
-
-    def _store(self, key: tuple, stored: _Stored) -> None:
-        size = len(stored.body)
-        if size > self.max_bytes // 8:  # one huge response must not push out everything else
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = stored
-            self._size += size
-            while self._size > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted.body)
 
 
 def install_response_cache(app: Flask, db: SQLAlchemy) -> None:

@@ -94,12 +94,12 @@ class _NoDatabase:
 def test_the_cache_keeps_within_its_size_least_recently_used_out_first():
     cache = ResponseCache(_NoDatabase(), max_bytes=800)
     for name in "abcdefgh":
-        cache._store((name,), _Stored(b"x" * 100, []))
+        cache.put((name,), _Stored(b"x" * 100, []))
     cache._entries.move_to_end(("a",))  # as a hit does
-    cache._store(("i",), _Stored(b"x" * 100, []))
+    cache.put(("i",), _Stored(b"x" * 100, []))
 
     assert [key[0] for key in cache._entries] == list("cdefghai")
-    cache._store(("huge",), _Stored(b"x" * 101, []))  # over an eighth of the whole: never stored
+    cache.put(("huge",), _Stored(b"x" * 101, []))  # over an eighth of the whole: never stored
     assert ("huge",) not in cache._entries
 
 
