@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 
 from flask import Flask
 from sqlalchemy import event, select
@@ -79,12 +80,23 @@ def _message(mail: OutboxMail, sender: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
-    message.set_content(mail.body)
+    # Both from the outbox row, not the moment of sending: a resend after a crash is the same message.
+    message["Date"] = format_datetime(mail.created_at)
+    message["Message-ID"] = _message_id(mail, sender)
+    # Quoted-printable: 7-bit on the wire (smtplib never asks for 8BITMIME), and the trailing space of a
+    # folded iCalendar line survives servers that strip it.
+    message.set_content(mail.body, cte="quoted-printable")
     if mail.calendar:
         # As an alternative part with the method, Outlook and Google update the event at once.
-        message.add_alternative(mail.calendar.decode("utf-8"), subtype="calendar",
+        message.add_alternative(mail.calendar.decode("utf-8"), subtype="calendar", cte="quoted-printable",
                                 params={"method": mail.calendar_method or "PUBLISH"})
     return message
+
+
+def _message_id(mail: OutboxMail, sender: str) -> str:
+    """<20270326081502.123456.42@glu-courses.example>: the row's creation and id, at MAIL_FROM's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{mail.created_at:%Y%m%d%H%M%S.%f}.{mail.id}@{domain}>"
 
 
 # --- Sending right after the commit ---------------------------------------------------------------
