@@ -4,7 +4,9 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
+from shared.jobs import install_jobs
 
+from catalogue.jobs import register_jobs
 from catalogue.models import IdempotencyRecord, db
 from catalogue.notifications import WebhookSender
 from shared import health
@@ -14,6 +16,7 @@ from shared.idempotency import install_idempotency
 from shared.observability import install_observability
 from shared.pages import install_pages
 from shared.response_cache import install_response_cache
+from shared.transaction import install_commit_point
 
 DESCRIPTION = (
     "Katalog over udbud af GLU – Den Grundlæggende Lederuddannelse (modul 1–5) og tillægsmodulet "
@@ -36,11 +39,12 @@ def create_app(config: dict | None = None) -> Flask:
     api = make_api(app)
     install_pages(app)
     install_idempotency(app, db, IdempotencyRecord)
+    install_commit_point(app, db)
     install_response_cache(app, db)
     # Signed webhooks to the enrolment service after a school's change (catalogue.notifications).
     app.extensions["webhook_sender"] = WebhookSender(
-        app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"),
-        in_background=not app.config.get("TESTING", False))
+        app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"))
+    register_jobs(app, install_jobs(app, "catalogue"))
 
     from catalogue.views import calendars, changes, offerings, programmes, providers
 

@@ -8,11 +8,12 @@ and reads on from there, so a change it was not told about is read the next time
 
 Webhooks make it prompt. With ENROLMENT_URL set, an edit or cancellation also writes a
 `webhook_delivery` row in the same transaction (so a committed change always has its webhook, and
-a rolled-back one never does). After the commit, `WebhookSender` POSTs the due rows to
-`{ENROLMENT_URL}/webhooks/catalogue`, signed (shared.webhooks), on a background thread so the
-school's response never waits for it. The enrolment service answers by reading the feed. A failed
-send is retried with exponential backoff (30 s, 1 min, 2 min, … at most 1 h) by the next change
-or by `flask --app catalogue deliver-webhooks` from cron; every attempt is kept in the log
+a rolled-back one never does) and asks for the `deliver-webhooks` job after the commit. The job
+engine (catalogue.jobs) then has `WebhookSender` POST the due rows to
+`{ENROLMENT_URL}/webhooks/catalogue`, signed (shared.webhooks), so the school's response never
+waits for it; the enrolment service answers by reading the feed. A failed send is retried with
+exponential backoff (30 s, 1 min, 2 min, … at most 1 h) by the engine's sweep every minute (or
+`flask --app catalogue deliver-webhooks` by hand); every attempt is kept in the log
 (`GET /webhook-deliveries`). New offerings are in the feed but send no webhook: the enrolment
 service cannot have enrolled anyone into an offering before it existed.
 """
@@ -21,25 +22,24 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from flask import Flask
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from catalogue import models
 from catalogue.models import ChangeSequence, Module, Offering, WebhookDelivery
 from shared.db import insert_unless_present, utcnow
+from shared.transaction import after_commit
 from shared.webhooks import signed_headers, signing_key
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/catalogue"
+DELIVER_JOB = "deliver-webhooks"
 SEND_TIMEOUT_SECONDS = 5.0
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
@@ -91,6 +91,7 @@ def record_change(db: DbSession, offering: Offering, *, webhook: bool) -> None:
             payload={"offering_id": offering.id, "change_seq": offering.change_seq},
             created_at=utcnow(), attempts=0, next_attempt_at=utcnow(),
         ))
+        after_commit(db, DELIVER_JOB)
 
 
 @dataclass
@@ -136,41 +137,19 @@ class DeliveryReport:
 class WebhookSender:
     """POSTs due webhook deliveries to the enrolment service; disabled without an enrolment URL.
 
-    `deliver_soon` is what a view calls after committing a school's change: on a thread of its own
-    (with `in_background=False`, as in tests, at once), in an app context of its own, so nothing of
-    the request or its database session is shared. `deliver_due` sends every due row; the CLI
-    command calls it directly.
+    `deliver_due` sends every due row: the `deliver-webhooks` job and the CLI command call it.
     """
 
     def __init__(self, enrolment_url: str | None, token_secret: str | None, *,
-                 transport: httpx.BaseTransport | None = None, in_background: bool = True,
-                 timeout: float = SEND_TIMEOUT_SECONDS):
+                 transport: httpx.BaseTransport | None = None, timeout: float = SEND_TIMEOUT_SECONDS):
         self.url = f"{enrolment_url.rstrip('/')}{WEBHOOK_PATH}" if enrolment_url else None
         self._key = signing_key(token_secret or "")
         self._transport = transport
-        self._in_background = in_background
         self._timeout = timeout
 
     @property
     def enabled(self) -> bool:
         return self.url is not None
-
-    def deliver_soon(self, app: Flask) -> None:
-        if not self.enabled:
-            return
-        if self._in_background:
-            threading.Thread(target=self._deliver_in, args=(app,), name="glu-webhooks", daemon=True).start()
-        else:
-            self._deliver_in(app)
-
-    def _deliver_in(self, app: Flask) -> None:
-        with app.app_context():
-            try:
-                self.deliver_due(models.db.session)
-            except Exception:  # nobody to answer: the rows stay due for the next sender
-                log.exception("Webhook delivery failed")
-            finally:
-                models.db.session.remove()
 
     def deliver_due(self, db: DbSession) -> DeliveryReport:
         """Send every due delivery once. Commits: a claim before sending, each outcome after it.

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from catalogue import calendar, offerings, programmes, providers
 from catalogue.models import Location, Module, Offering, Session, db
 from catalogue.search import OfferingFilters, offerings_query
-from catalogue.views.offerings import send_webhooks, webhooks
+from catalogue.views.offerings import webhooks
 from shared.auth import ANONYMOUS, Role
 from shared.clock import COPENHAGEN, copenhagen_today
 from shared.course_events import place_text
@@ -36,6 +36,7 @@ from shared.pages import (
 )
 from shared.pagination import paginate
 from shared.schemas import LocationSchema, OfferingCancelSchema, OfferingQuerySchema
+from shared.transaction import rollback
 
 # Named …_pages so that errors on these routes render as HTML (shared.pages.is_page_request).
 blp = Blueprint("catalogue_pages", __name__, template_folder="templates")
@@ -340,15 +341,13 @@ def school_cancel(offering_id: int):
         cancelled = offerings.cancel_offering(db.session, actor, offering_id, data["reason"] or None,
                                               webhook=webhooks().enabled)
         description = f"{cancelled.module.title}, {date_range(cancelled)}"
-        db.session.commit()
     except ValidationError as error:
-        db.session.rollback()
+        rollback(db.session)
         problems = field_errors_from_messages(error.messages)
         flash(f"Udbud {offering_id} er ikke aflyst: årsagen er ugyldig ({problems[0].message})")
     except (Conflict, ValidationFailed) as problem:
-        db.session.rollback()
+        rollback(db.session)
         flash(f"Udbud {offering_id} er ikke aflyst: {problem.detail}")
     else:
-        send_webhooks()
         flash(f"Udbuddet er aflyst: {description}.")
     return redirect(url_for(".school") + f"#udbud-{offering_id}")

@@ -4,18 +4,18 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
+from shared.jobs import install_jobs
 
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.mail import install_mail_sending
+from enrolment.jobs import register_jobs
 from enrolment.models import IdempotencyRecord, db
-from enrolment.notices import install_notices
-from enrolment.seats import install_seat_publishing
 from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.observability import install_observability
 from shared.pages import install_pages
+from shared.transaction import install_commit_point
 
 DESCRIPTION = (
     "Tilmelding til GLU-udbud: kommunernes HR tilmelder medarbejdere, ledere anmoder om en plads, "
@@ -48,11 +48,10 @@ def create_app(config: dict | None = None) -> Flask:
     for module in (enrolments, batches, participants, requests, organisations, offerings, feeds, webhooks, health):
         api.register_blueprint(module.blp)
     install_idempotency(app, db, IdempotencyRecord)
+    install_commit_point(app, db)
     app.extensions["catalogue_client"] = CatalogueClient(
         app.config["CATALOGUE_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("CATALOGUE_TRANSPORT"))
-    install_seat_publishing()
-    install_notices()
-    install_mail_sending(app)
+    register_jobs(app, install_jobs(app, "enrolment"))
 
     from enrolment.cli import register_commands
 

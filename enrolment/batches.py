@@ -32,7 +32,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from enrolment import seats
+from enrolment import outbox
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import add_enrolment, lock_open_offering
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant
@@ -81,17 +81,17 @@ def enrol_batch(db: DbSession, actor: Actor, catalogue: CatalogueClient, offerin
                 today: date) -> BatchReport:
     """Enrol `rows` ({name, email} each) into the offering for the caller's organisation; never commits.
 
-    The offering is read once from the catalogue and its seats are locked once for the whole
-    batch. Duplicates (within the file or already enrolled) are reported, not enrolled, and do not
-    stop an all_or_nothing batch; an invalid row does (ValidationFailed, 422), unless this is a dry run.
+    The offering's seats are locked once for the whole batch (the offering is read from the
+    catalogue only if this service does not know it yet). Duplicates (within the file or already
+    enrolled) are reported, not enrolled, and do not stop an all_or_nothing batch; an invalid row
+    does (ValidationFailed, 422), unless this is a dry run.
     """
     if mode not in BATCH_MODES:
         raise ValidationFailed.field("/mode", f"Skal være en af: {', '.join(BATCH_MODES)}.")
     if len(rows) > MAX_BATCH_ROWS:
         raise ValidationFailed.field("/participants", f"Højst {MAX_BATCH_ROWS} deltagere ad gangen; del listen op.")
     organisation = organisation_in_scope(db, actor, organisation_key)
-    offering = catalogue.get_offering(offering_id)
-    offering_seats = lock_open_offering(db, offering, today)
+    offering_seats = lock_open_offering(db, catalogue, offering_id, today)
 
     report = BatchReport(dry_run=dry_run, mode=mode, rows=[])
     loaded = []
@@ -125,8 +125,9 @@ def enrol_batch(db: DbSession, actor: Actor, catalogue: CatalogueClient, offerin
             count_enrolment("duplicate", db)  # once the batch commits; a dry run counts nothing
         seen.setdefault(email_key, row.row)
 
-    # Positions are read under the lock, so they still hold when the caller commits.
-    seats.add_waitlist_positions(db, [enrolment for _, enrolment in placed])
+    if placed:
+        outbox.report_seats(db, offering_seats)
+    # Positions are decided under the lock, so they still hold when the caller commits.
     for row, enrolment in placed:
         row.waitlist_position = enrolment.waitlist_position
         row.enrolment_id = None if dry_run else enrolment.id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import httpx
 from marshmallow import ValidationError
@@ -24,6 +24,15 @@ TOKEN_LIFETIME_SECONDS = 12 * 3600
 # One instance of each for every call: building a schema costs more than loading with it.
 _OFFERING_SCHEMA = OfferingSchema()
 _SEAT_COUNTS_SCHEMA = SeatCountsSchema()
+
+
+@dataclass(frozen=True)
+class SeatCounts:
+    """An offering's seat counts as the catalogue takes them (PUT /offerings/{id}/seats)."""
+
+    taken: int
+    waitlisted: int
+    version: int
 
 
 class CatalogueClient:
@@ -58,7 +67,7 @@ class CatalogueClient:
         except (ValueError, ValidationError) as error:
             raise self._unavailable(f"unreadable change feed: {error}") from error
 
-    def put_seat_counts(self, offering_id: int, counts) -> bool:
+    def put_seat_counts(self, offering_id: int, counts: SeatCounts) -> bool:
         """Tell the catalogue an offering's seat counts; False (and a log line) if it could not be told."""
         body = _SEAT_COUNTS_SCHEMA.dump(asdict(counts))
         try:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment import changes
 from enrolment.models import OfferingSeats, db
 from shared.db import UTCDateTime, insert_unless_present, utcnow
+from shared.transaction import commit, rollback
 
 PAGE_SIZE = 100
 CURSOR_ID = 1
@@ -83,7 +84,7 @@ def catch_up(db: DbSession, catalogue, *, up_to: int | None = None, page_size: i
         page = catalogue.get_changes(since, page_size)
         cursor = read_cursor(db, lock=True)
         if cursor.last_seq != since:
-            db.rollback()  # another delivery applied this batch meanwhile; read on from where it got
+            rollback(db)  # another delivery applied this batch meanwhile; read on from where it got
             continue
         known = set(db.scalars(select(OfferingSeats.offering_id).where(
             OfferingSeats.offering_id.in_([offering["id"] for offering in page["items"]]))))
@@ -93,7 +94,7 @@ def catch_up(db: DbSession, catalogue, *, up_to: int | None = None, page_size: i
                 applied += 1
         cursor.last_seq = max(page["last_seq"], since)
         cursor.updated_at = utcnow()
-        db.commit()
+        commit(db)
         if not page["more"] or cursor.last_seq == since:
             return CatchUp(applied, cursor.last_seq)
         up_to = None

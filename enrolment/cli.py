@@ -1,17 +1,18 @@
-"""Commands: `flask --app enrolment seed`, `issue-token`, `sync-seats`, `sync-changes` and `send-mail`."""
+"""Commands: `flask --app enrolment seed`, `issue-token`, `sync-seats`, `sync-changes` and `deliver-outbox`.
+
+The job engine (enrolment.jobs) runs the same work on its own; these are for an operator's hand.
+"""
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from enrolment.change_feed import catch_up
-from enrolment.changes import refresh_offering
-from enrolment.mail import SmtpSettings, send_pending
-from enrolment.models import OfferingSeats, db
+from enrolment import jobs
+from enrolment.models import db
 from enrolment.seed import seed_organisations
 from shared.commands import issue_token_command
 from shared.errors import DomainError
+from shared.transaction import rollback
 
 
 @click.command("seed")
@@ -26,53 +27,37 @@ def seed_command() -> None:
 @click.command("sync-seats")
 @with_appcontext
 def sync_seats_command() -> None:
-    """Reconcile: read every known offering from the catalogue, promote where capacity rose, send the counts.
-
-    A safety net for changes the catalogue could not be told about at the time; run it from cron.
-    """
-    client = current_app.extensions["catalogue_client"]
-    offering_ids = list(db.session.scalars(select(OfferingSeats.offering_id).order_by(OfferingSeats.offering_id)))
-    failed = 0
-    for offering_id in offering_ids:
-        try:
-            refresh_offering(db.session, client, offering_id)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            failed += 1
-            click.echo(f"udbud {offering_id}: {error.detail}", err=True)
-    click.echo(f"{len(offering_ids) - failed} udbud afstemt, {failed} fejlede")
+    """Reconcile: read every known offering from the catalogue, promote where capacity rose, send the counts."""
+    reconciled, failed = jobs.sync_seats()
+    click.echo(f"{reconciled} udbud afstemt, {failed} fejlede")
 
 
-@click.command("send-mail")
+@click.command("deliver-outbox")
 @with_appcontext
-def send_mail_command() -> None:
-    """Send what waits in the outbox (a retry for mail that could not be sent); run it from cron."""
-    settings = SmtpSettings.from_config(current_app.config)
-    if settings is None:
-        raise click.UsageError("SMTP_HOST is not set: mail stays in the outbox.")
-    sent, failed = send_pending(db.session, settings)
-    click.echo(f"{sent} sendt, {failed} fejlede")
+def deliver_outbox_command() -> None:
+    """Deliver what is due in the outbox: the catalogue's seat counts, and mail when SMTP_HOST is set."""
+    report = jobs.deliver_outbox()
+    click.echo(f"{report.delivered} leveret, {report.failed} fejlede")
 
 
 @click.command("sync-changes")
 @with_appcontext
 def sync_changes_command() -> None:
-    """Read the catalogue's change feed from the stored cursor and apply every change; run it from cron.
+    """Read the catalogue's change feed from the stored cursor and apply every change.
 
     The safety net for webhooks: a change whose webhook was lost is applied here, never lost.
     """
     try:
-        result = catch_up(db.session, current_app.extensions["catalogue_client"])
+        result = jobs.sync_changes()
     except DomainError as error:
-        db.session.rollback()
+        rollback(db.session)
         raise click.ClickException(error.detail) from error
     click.echo(f"{result.applied} ændringer anvendt, læst til ændring {result.cursor}")
 
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(sync_changes_command)
-    app.cli.add_command(send_mail_command)
+    app.cli.add_command(deliver_outbox_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(issue_token_command)
     app.cli.add_command(sync_seats_command)

@@ -1,7 +1,10 @@
 """An enrolment's life: enrolled by HR or requested by a leader, approved or rejected, substituted, cancelled.
 
-Seat decisions are made in seats.py under the offering's lock; this module decides who may do
-what, and when.
+Each change reads top to bottom: who may act (get_enrolment), the offering's lock and the
+enrolment read again under it (seats.lock_enrolment), the check of what it says now, the
+decision (seats.set_status, the only writer of a status), and what follows from it written to the
+outbox in the same transaction (notices for mails, outbox.report_seats for the catalogue's
+counts). The request's commit point commits it all at once (shared.transaction).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 
-from enrolment import notices, seats
+from enrolment import notices, outbox, seats
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Organisation, Participant
+from enrolment.models import ACTIVE_STATUSES, STATUS_LABELS, Enrolment, OfferingSeats, Organisation, Participant
 from enrolment.organisations import find_or_add_participant, find_organisation, organisation_in_scope, participant_for
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
@@ -27,8 +30,8 @@ def enrol_participant(db: DbSession, actor: Actor, catalogue: CatalogueClient, o
                       participant: dict, organisation_key: str | None, today: date, source: str = "hr") -> Enrolment:
     """HR (or an administrator) enrols someone: confirmed if a seat is free, otherwise waitlisted (and positioned)."""
     organisation = organisation_in_scope(db, actor, organisation_key)
-    offering = catalogue.get_offering(offering_id)
-    return _enrol(db, organisation, offering, participant, today, source=source, needs_approval=False)
+    offering_seats = lock_open_offering(db, catalogue, offering_id, today)
+    return _enrol(db, organisation, offering_seats, participant, source=source, needs_approval=False)
 
 
 def request_seat(db: DbSession, catalogue: CatalogueClient, offering_id: int, participant: dict,
@@ -37,61 +40,81 @@ def request_seat(db: DbSession, catalogue: CatalogueClient, offering_id: int, pa
     organisation = find_organisation(db, organisation_key)
     if organisation is None:
         raise ValidationFailed.field("/organisation", f"Organisationen '{organisation_key}' findes ikke.")
-    offering = catalogue.get_offering(offering_id)
-    return _enrol(db, organisation, offering, participant, today, source="request",
+    offering_seats = lock_open_offering(db, catalogue, offering_id, today)
+    return _enrol(db, organisation, offering_seats, participant, source="request",
                   needs_approval=organisation.requires_approval)
 
 
-def _enrol(db: DbSession, organisation: Organisation, offering: dict, participant: dict, today: date, *,
+def _enrol(db: DbSession, organisation: Organisation, offering_seats: OfferingSeats, participant: dict, *,
            source: str, needs_approval: bool) -> Enrolment:
-    offering_seats = lock_open_offering(db, offering, today)
     person, added = find_or_add_participant(db, organisation, participant["name"], participant["email"])
     if not added:  # someone added just now holds no enrolment yet (and the unique index would refuse one)
-        _require_not_enrolled(db, offering["id"], person)
-    return add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval)
+        _require_not_enrolled(db, offering_seats.offering_id, person)
+    enrolment = add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval)
+    outbox.report_seats(db, offering_seats)
+    return enrolment
 
 
-def lock_open_offering(db: DbSession, offering: dict, today: date) -> OfferingSeats:
-    """Refuse an offering that takes no enrolments (409), otherwise lock its seats."""
+def lock_open_offering(db: DbSession, catalogue: CatalogueClient, offering_id: int, today: date) -> OfferingSeats:
+    """Lock the offering's seats and refuse it (409) if it takes no enrolments.
+
+    An offering this service knows is decided on its own copy, kept current by the catalogue's
+    change feed and webhooks, so enrolling needs no call to the catalogue (and goes on while the
+    catalogue is down). An offering it does not know yet is read from the catalogue once.
+    """
+    offering_seats = seats.lock_offering(db, offering_id) if 0 < offering_id <= MAX_ID else None
+    if offering_seats is None:
+        offering = catalogue.get_offering(offering_id)
+        offering_seats = seats.lock_or_add_offering(db, offering)
+        notices.status_changed(db, seats.record_offering(db, offering_seats, offering).promoted)
     try:
-        _require_open(offering["status"], offering["enrolment_deadline"], today)
+        _require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
     except Conflict:
         count_enrolment("refused")  # at once: the transaction is rolled back
         raise
-    return seats.lock_offering(db, offering)
+    return offering_seats
 
 
 def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Organisation, person: Participant, *,
                   source: str, needs_approval: bool = False) -> Enrolment:
-    """Enrol someone not yet enrolled into a locked offering: waiting for approval, or placed in line."""
-    # `seats` as well as its key: the mail written at commit reads the offering from it.
+    """Enrol someone not yet enrolled into a locked offering: waiting for approval, or placed in line.
+
+    The caller reports the offering's seats (outbox.report_seats) once it has placed everyone.
+    """
+    # `seats` as well as its key: the mail reads the offering from it.
     enrolment = Enrolment(offering_id=offering_seats.offering_id, seats=offering_seats, participant=person,
-                          organisation=organisation, source=source, status="pending_approval")
+                          organisation=organisation, source=source, status=None)
     db.add(enrolment)
-    if not needs_approval:
-        seats.place_in_line(db, offering_seats, enrolment)
-    else:
+    if needs_approval:
+        change = seats.set_status(db, offering_seats, enrolment, "pending_approval")
         count_enrolment("pending_approval", db)
+    else:
+        change = seats.place_in_line(db, offering_seats, enrolment)
     db.flush()
+    notices.status_changed(db, [change])
     return enrolment
 
 
 def approve_request(db: DbSession, actor: Actor, enrolment_id: int, today: date) -> Enrolment:
+    """HR places a leader's request in line: a seat if one is free, otherwise the waiting list."""
     enrolment = get_enrolment(db, actor, enrolment_id)
+    offering_seats = seats.lock_enrolment(db, enrolment)
     if enrolment.status != "pending_approval":
-        raise Conflict("Kun en anmodning, der venter på godkendelse, kan godkendes.")
-    offering_seats = seats.lock_known_offering(db, enrolment.offering_id)
+        raise Conflict(f"Anmodningen er allerede behandlet ({STATUS_LABELS[enrolment.status].lower()}); "
+                       "kun en anmodning, der venter på godkendelse, kan godkendes.")
     _require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
-    seats.place_in_line(db, offering_seats, enrolment)
+    notices.status_changed(db, [seats.place_in_line(db, offering_seats, enrolment)])
+    outbox.report_seats(db, offering_seats)
     return enrolment
 
 
 def reject_request(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
     enrolment = get_enrolment(db, actor, enrolment_id)
+    offering_seats = seats.lock_enrolment(db, enrolment)
     if enrolment.status != "pending_approval":
-        raise Conflict("Kun en anmodning, der venter på godkendelse, kan afvises.")
-    enrolment.status = "rejected"
-    enrolment.updated_at = utcnow()
+        raise Conflict(f"Anmodningen er allerede behandlet ({STATUS_LABELS[enrolment.status].lower()}); "
+                       "kun en anmodning, der venter på godkendelse, kan afvises.")
+    notices.status_changed(db, [seats.set_status(db, offering_seats, enrolment, "rejected")])
     count_enrolment("rejected", db)
     return enrolment
 
@@ -104,13 +127,13 @@ def cancel_enrolment(db: DbSession, actor: Actor, enrolment_id: int, today: date
 def cancel_own_enrolment(db: DbSession, participant: Participant, enrolment_id: int, today: date) -> Enrolment:
     """A leader cancels their own place from "Mine kurser", by the same rules as HR's cancellation.
 
-    Someone else's enrolment is as unknown as a missing one.
+    Someone else's enrolment is as unknown as a missing one (whose place it is cannot change: a
+    substitution makes the new holder's enrolment a new page's, checked again under the lock).
     """
     enrolment = db.get(Enrolment, enrolment_id) if 0 < enrolment_id <= MAX_ID else None
     if enrolment is None or enrolment.participant_id != participant.id:
         raise NotFound(f"Tilmelding {enrolment_id} findes ikke.")
-    seats.add_waitlist_positions(db, [enrolment])
-    return _cancel(db, enrolment, today)
+    return _cancel(db, enrolment, today, holder=participant)
 
 
 def can_cancel(enrolment: Enrolment, today: date) -> bool:
@@ -118,16 +141,18 @@ def can_cancel(enrolment: Enrolment, today: date) -> bool:
     return enrolment.status in ACTIVE_STATUSES and not _past_cancellation_deadline(enrolment.seats, today)
 
 
-def _cancel(db: DbSession, enrolment: Enrolment, today: date) -> Enrolment:
+def _cancel(db: DbSession, enrolment: Enrolment, today: date, holder: Participant | None = None) -> Enrolment:
     """Cancel until the deadline; a freed seat goes to the first on the waiting list in this transaction."""
+    offering_seats = seats.lock_enrolment(db, enrolment)
+    if holder is not None and enrolment.participant_id != holder.id:
+        raise NotFound(f"Tilmelding {enrolment.id} findes ikke.")  # handed over to someone else meanwhile
     if enrolment.status not in ACTIVE_STATUSES:
-        raise Conflict("Tilmeldingen er allerede afsluttet.")
-    offering_seats = seats.lock_known_offering(db, enrolment.offering_id)
+        raise Conflict(f"Tilmeldingen er allerede afsluttet ({STATUS_LABELS[enrolment.status].lower()}).")
     if _past_cancellation_deadline(offering_seats, today):
         raise Conflict("Tilmeldingsfristen er overskredet; kontakt skolen for at melde fra.")
-    enrolment.status = "cancelled"
-    enrolment.updated_at = utcnow()
-    seats.promote_waiting(db, offering_seats)
+    changes = [seats.set_status(db, offering_seats, enrolment, "cancelled"), *seats.promote_waiting(db, offering_seats)]
+    notices.status_changed(db, changes)
+    outbox.report_seats(db, offering_seats)
     return enrolment
 
 
@@ -138,9 +163,9 @@ def _past_cancellation_deadline(offering_seats: OfferingSeats, today: date) -> b
 def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, participant: dict) -> Enrolment:
     """Another person from the same organisation takes over the seat, or the place in line."""
     enrolment = get_enrolment(db, actor, enrolment_id)
+    seats.lock_enrolment(db, enrolment)
     if enrolment.status not in ACTIVE_STATUSES:
         raise Conflict("Kun en aktiv tilmelding kan overdrages.")
-    seats.lock_known_offering(db, enrolment.offering_id)
     person = participant_for(db, enrolment.organisation, participant["name"], participant["email"])
     if person.id != enrolment.participant_id:
         _require_not_enrolled(db, enrolment.offering_id, person)
@@ -159,7 +184,6 @@ def get_enrolment(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
     enrolment = db.get(Enrolment, enrolment_id) if 0 < enrolment_id <= MAX_ID else None
     if enrolment is None or (actor.role is Role.HR and enrolment.organisation.key != actor.organisation):
         raise NotFound(f"Tilmelding {enrolment_id} findes ikke.")
-    seats.add_waitlist_positions(db, [enrolment])
     return enrolment
 
 

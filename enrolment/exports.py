@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 
-from enrolment import seats
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import EnrolmentFilters, enrolments_query
 from enrolment.models import STATUS_LABELS, Enrolment, OfferingSeats
@@ -62,7 +61,6 @@ def _cell(value: object) -> object:
 def enrolments_csv(db: DbSession, actor: Actor, filters: EnrolmentFilters) -> bytes:
     """The enrolments the caller may see (GET /enrolments' rules), filtered, as a CSV file for Excel."""
     enrolments = list(db.scalars(enrolments_query(actor, filters)).unique())
-    seats.add_waitlist_positions(db, enrolments)
     return write_csv(ENROLMENT_COLUMNS, (
         (enrolment.id, enrolment.offering_id, enrolment.participant.name, enrolment.participant.email,
          STATUS_LABELS[enrolment.status], enrolment.waitlist_position,
@@ -102,7 +100,6 @@ def school_participants(db: DbSession, actor: Actor, catalogue: CatalogueClient,
         .options(joinedload(Enrolment.participant), joinedload(Enrolment.organisation))
     ))
     enrolments.sort(key=_school_order)
-    seats.add_waitlist_positions(db, enrolments)
     return [SchoolParticipant(name=enrolment.participant.name, organisation=enrolment.organisation.name,
                               status=enrolment.status, waitlist_position=enrolment.waitlist_position)
             for enrolment in enrolments]

@@ -6,8 +6,8 @@ import secrets
 from datetime import date, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, case, func, select, text
+from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.idempotency import idempotency_record_model
@@ -80,9 +80,11 @@ class Participant(db.Model):
 
 
 class OfferingSeats(db.Model):
-    """What this service last learnt of a catalogue offering, and the lock that guards its seats.
+    """What this service last learnt of a catalogue offering, its seat counts, and the lock that guards them.
 
-    Every change of who holds a seat in an offering first locks this row (seats.lock_offering).
+    Every change of who holds a seat in an offering first locks this row (seats.lock_offering), and
+    seats.set_status, the only writer of an enrolment's status, keeps `confirmed` and `waitlisted`
+    equal to the enrolments' statuses in the same transaction.
     """
 
     offering_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -93,6 +95,8 @@ class OfferingSeats(db.Model):
     catalogue_revision: Mapped[int]
     # The next place in line; enrolments keep their place, so the waiting list is ordered by it.
     next_place: Mapped[int] = mapped_column(default=1)
+    confirmed: Mapped[int] = mapped_column(default=0, server_default="0")
+    waitlisted: Mapped[int] = mapped_column(default=0, server_default="0")
     # Grows with every change of the seat counts, so the catalogue can ignore counts that arrive late.
     seats_version: Mapped[int] = mapped_column(default=0)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -128,9 +132,6 @@ class Enrolment(db.Model):
     organisation: Mapped[Organisation] = relationship()
     seats: Mapped[OfferingSeats] = relationship()
 
-    # Not a column: seats.add_waitlist_positions sets it on the enrolments a response shows.
-    waitlist_position = None
-
     @property
     def organisation_key(self) -> str:
         return self.organisation.key
@@ -144,22 +145,48 @@ class Enrolment(db.Model):
         return absolute_url(f"/mine-kurser/{self.participant.page_token}")
 
 
-class OutboxMail(db.Model):
-    """An e-mail to send: written in the transaction that caused it, sent after the commit.
+# The position in line (1 is next) of a waitlisted enrolment, read with every enrolment: the waitlisted
+# of its offering with a place not after its own (ix_enrolment_offering_status_place answers it).
+_in_line = aliased(Enrolment.__table__)
+Enrolment.waitlist_position = column_property(case(
+    (Enrolment.status == "waitlisted",
+     select(func.count()).select_from(_in_line)
+     .where(_in_line.c.offering_id == Enrolment.offering_id, _in_line.c.status == "waitlisted",
+            _in_line.c.place <= Enrolment.place).correlate_except(_in_line).scalar_subquery()),
+    else_=None), doc="Set by seats.set_status when the status changes in this transaction; never written")
 
-    Sending never blocks or rolls back an enrolment; what cannot be sent is retried by
-    `flask --app enrolment send-mail`. Without SMTP settings (development, tests) mails stay
-    here, to be read back.
+
+class OutboxMessage(db.Model):
+    """Something to do once the transaction that wrote it has committed: the enrolment service's one outbox.
+
+    Written in the same transaction as the change that causes it, so a rolled-back change leaves
+    none and a committed one always has it; delivered afterwards by the job engine (enrolment.outbox),
+    at least once. Two kinds:
+
+    - `mail`: an e-mail (recipient, subject, body, an optional iTIP attachment). Without SMTP
+      settings (tests) mails stay here, to be read back.
+    - `seat_counts`: tell the catalogue the offering's seat counts (read when delivered, so a later
+      change is sent with them; the catalogue ignores counts whose version is not newer).
     """
 
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "due_at", sqlite_where=text("delivered_at IS NULL"),
+              postgresql_where=text("delivered_at IS NULL")),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    offering_id: Mapped[int | None]
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
     calendar: Mapped[bytes | None] = mapped_column(LargeBinary, doc="An iTIP attachment (text/calendar)")
     calendar_method: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When it is next to be tried; None once delivered or given up.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
 

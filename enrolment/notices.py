@@ -5,22 +5,23 @@ Mails about a place carry the person's "Mine kurser" link and calendar link; mai
 cancel events carry an iTIP attachment (METHOD:REQUEST or METHOD:CANCEL, the same UIDs and a
 higher SEQUENCE) so Outlook and Google update the event at once.
 
-Status changes are noticed wherever they happen (an attribute event on Enrolment.status) and
-turned into mails just before the commit, in the same transaction, so a rolled-back change sends
-nothing. Each place's calendar_sequence grows with each change of its status.
+Every function here is called by the domain function that made the change, with the change
+(seats.StatusChange) it got back, and writes the mails to the outbox in the same transaction, so
+a rolled-back change sends nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from enrolment import calendar
-from enrolment.mail import enqueue_mail
-from enrolment.models import STATUS_LABELS, Enrolment, Participant, db
-from enrolment.seats import add_waitlist_positions
+from enrolment.models import STATUS_LABELS, Enrolment, Participant
+from enrolment.outbox import add_mail
+from enrolment.seats import StatusChange
 from shared.calendar import render_calendar
 from shared.clock import COPENHAGEN
 from shared.course_events import place_text
@@ -28,57 +29,17 @@ from shared.db import utcnow
 from shared.links import absolute_url
 from shared.schemas import OfferingSchema
 
-_BEFORE = "_status_before_this_transaction"
-
 WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
           "november", "december")
 
 
-_CHANGED = "glu.enrolments_with_new_status"
-
-
-def install_notices() -> None:
-    if not event.contains(Enrolment.status, "set", _remember_status):
-        # active_history: the previous status is loaded even when the attribute was expired.
-        event.listen(Enrolment.status, "set", _remember_status, active_history=True)
-        event.listen(db.session, "before_flush", _hold_changed)
-        event.listen(db.session, "before_commit", _write_status_mails)
-        event.listen(db.session, "after_rollback", _forget_changed)
-
-
-def _remember_status(enrolment: Enrolment, value, previous, initiator) -> None:
-    if not hasattr(enrolment, _BEFORE):
-        setattr(enrolment, _BEFORE, previous if isinstance(previous, str) else None)
-
-
-def _hold_changed(session: DbSession, flush_context, instances) -> None:
-    """Keep changed enrolments strongly: once flushed, the session would only hold them weakly."""
-    held = session.info.setdefault(_CHANGED, [])
-    for item in [*session.new, *session.dirty]:
-        if isinstance(item, Enrolment) and hasattr(item, _BEFORE) and all(item is not other for other in held):
-            held.append(item)
-
-
-def _forget_changed(session: DbSession) -> None:
-    for item in session.info.pop(_CHANGED, []):
-        if hasattr(item, _BEFORE):
-            delattr(item, _BEFORE)
-
-
-def _write_status_mails(session: DbSession) -> None:
-    session.flush()
-    changed = [item for item in session.info.pop(_CHANGED, []) if hasattr(item, _BEFORE)]
+def status_changed(db: DbSession, changes: Iterable[StatusChange]) -> None:
+    """Each person whose place changed status hears of it: confirmed, waitlisted, pending, rejected or cancelled."""
     now = utcnow()
-    for enrolment in changed:
-        before = getattr(enrolment, _BEFORE)
-        delattr(enrolment, _BEFORE)
-        if before == enrolment.status:
-            continue
-        if before is not None:
-            enrolment.calendar_sequence += 1
-        session.flush()
-        _status_mail(session, enrolment, before, now)
+    for change in changes:
+        if change.before != change.after:
+            _status_mail(db, change.enrolment, change.before, now)
 
 
 def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: datetime) -> None:
@@ -90,7 +51,7 @@ def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: d
         text = "Du har fået en plads på kurset." if before == "waitlisted" else "Din plads på kurset er bekræftet."
         send(db, enrolment, offering, subject, text, "REQUEST", now)
     elif status == "waitlisted":
-        text = f"Kurset er fuldt, så du står på venteliste som nr. {_position(db, enrolment)}. Vi skriver, " \
+        text = f"Kurset er fuldt, så du står på venteliste som nr. {enrolment.waitlist_position}. Vi skriver, " \
                f"hvis du får en plads."
         send(db, enrolment, offering, f"Du er på venteliste: {title}", text, None, now)
     elif status == "pending_approval":
@@ -156,10 +117,10 @@ def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text
         f"Abonnér på din kalender: {feed_url(participant.feed_token)}",
         "Linkene er personlige; del dem ikke med andre.",
     ] + (["", "Eksempeldata: dette udbud er opdigtet til demonstration."] if offering.get("demo") else []))
-    enqueue_mail(db, participant.email, subject, body, attachments[0] if attachments else None,
+    add_mail(db, participant.email, subject, body, attachments[0] if attachments else None,
                  method if attachments else None)
     for number, (day, attachment) in enumerate(zip(events[1:], attachments[1:], strict=True), start=2):
-        enqueue_mail(db, participant.email, f"{subject} (dag {number} af {len(events)})",
+        add_mail(db, participant.email, f"{subject} (dag {number} af {len(events)})",
                      f"Hej {participant.name}\n\nKalenderopdatering for {day.summary}, dag {number} af "
                      f"{len(events)}. Se den første mail for detaljer.", attachment, method)
 
@@ -172,11 +133,6 @@ def _when(session: dict) -> str:
     start, end = (session[key].astimezone(COPENHAGEN) for key in ("starts_at", "ends_at"))
     return (f"{WEEKDAYS[start.weekday()]} {start.day}. {MONTHS[start.month - 1]} {start.year}, "
             f"kl. {start:%H.%M}–{end:%H.%M}")
-
-
-def _position(db: DbSession, enrolment: Enrolment) -> int | None:
-    add_waitlist_positions(db, [enrolment])
-    return enrolment.waitlist_position
 
 
 def _earlier_places(db: DbSession, participant: Participant, enrolment: Enrolment) -> list[Enrolment]:

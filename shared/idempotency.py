@@ -5,66 +5,55 @@ A client that sends `Idempotency-Key: <key>` with a POST gets, for 24 hours and 
 
 - the stored first response (status, body, Content-Type, Location, Link, Retry-After), marked with
   `Idempotent-Replayed: true`, when it repeats the request with the same key and the same body;
-- 422 when it uses the key for another request (another method, path, query string or body);
-- 409 while the first request with the key is still running.
+- 422 when it uses the key for another request (another method, path, query string or body).
 
-Why this is safe:
+A repeat that arrives while the first request with its key is still running waits for it and
+then gets its answer.
 
-- The unique constraint on (scope, key) decides which of two concurrent first attempts runs. Each
-  commits a "running" record before the view starts; the database lets only one insert win. The
-  other waits on the unique index until the winner's insert commits, fails, reads the "running"
-  record and answers 409, so the view never runs twice at once for one key.
-- Records are kept 24 hours (`RETENTION`). An older record no longer counts: it is deleted and the
-  key can be used afresh. `purge_expired` removes old records in bulk.
-- Responses of 500 and above are not kept: the record is deleted so that a retry runs again.
-  Everything below 500, 4xx included, is kept and replayed.
+Why this is safe, even when a worker is killed at any moment:
 
-The known gap: views commit their own work, and the response is stored in a second transaction
-afterwards. A crash between the two leaves a "running" record without a response. After
-`TAKEOVER_AFTER` (60 seconds) a retry takes that record over and runs the view again. That is
-why the writes themselves must also refuse duplicates: the enrolment service keeps one active
-enrolment per participant and offering (a unique constraint), so such a rerun cannot enrol
-twice; it answers with the domain's own conflict instead.
+- The key is locked before anything else in the request's transaction: a transaction-scoped
+  advisory lock on PostgreSQL (`pg_advisory_xact_lock` on a hash of scope and key), the database's
+  write lock on SQLite (every transaction takes it, shared.db). Both are released when the
+  transaction ends — and when the connection dies with its worker. A second request with the key
+  waits there, then reads what the first one left.
+- The record of the response is written in the same transaction as the change it describes, by
+  the request's commit point (shared.transaction), so a crash leaves both or neither: a retry either
+  replays the answer of work that was committed, or runs afresh after work that was rolled back.
+- Responses of 500 and above are not kept, so a retry runs again; everything below 500, 4xx
+  included, is kept and replayed. Records are kept 24 hours (`RETENTION`); an older one no longer
+  counts, and `purge_expired` (a daily job) removes them in bulk.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, Response, g, request
-from sqlalchemy import JSON, LargeBinary, String, UniqueConstraint, delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, LargeBinary, String, UniqueConstraint, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.db import UTCDateTime, utcnow
-from shared.errors import Conflict, DomainError, FieldError, ValidationFailed
+from shared.db import UTCDateTime, insert_unless_present, utcnow
+from shared.errors import DomainError, FieldError, ValidationFailed
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 RETENTION = timedelta(hours=24)
-# A "running" record this old belongs to an attempt that died (a crash, a killed worker).
-TAKEOVER_AFTER = timedelta(seconds=60)
 # The response headers worth replaying; the rest (Date, Content-Length, …) are made afresh.
 STORED_HEADERS = ("Content-Type", "Location", "Link", "Retry-After")
-RUNNING = "running"
 DONE = "done"
 ANONYMOUS_SCOPE = "anonymous"
-# How often to retry the claim when a competing request changes the record under us.
-_CLAIM_ATTEMPTS = 5
-_G_KEY = "glu_idempotency_claim"
-
-log = logging.getLogger(__name__)
+G_KEY = "glu_idempotency_claim"
 
 
 def idempotency_record_model(db) -> type:
     """Define the `IdempotencyRecord` model on a Flask-SQLAlchemy `db`; call once per `db`."""
 
     class IdempotencyRecord(db.Model):
-        """One Idempotency-Key of one caller and, once its request is done, the response to replay."""
+        """One Idempotency-Key of one caller and the response to replay."""
 
         __tablename__ = "idempotency_record"
         __table_args__ = (UniqueConstraint("scope", "key"),)
@@ -84,61 +73,85 @@ def idempotency_record_model(db) -> type:
     return IdempotencyRecord
 
 
-def purge_expired(db, record_model: type, now: datetime | None = None) -> int:
-    """Delete the records older than 24 hours and commit; returns how many went."""
+def purge_expired(session: Session, record_model: type, now: datetime | None = None) -> int:
+    """Delete the records older than 24 hours (the caller commits); returns how many went."""
     cutoff = (now or utcnow()) - RETENTION
-    result = db.session.execute(
-        delete(record_model).where(record_model.created_at < cutoff).execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    result = session.execute(delete(record_model).where(record_model.created_at < cutoff)
+                             .execution_options(synchronize_session=False))
     return result.rowcount
 
 
 @dataclass(frozen=True)
-class _Claim:
-    """The record this request owns; `created_at` tells it apart from a later takeover of the same record."""
+class Claim:
+    """The key this request holds the lock of, and what its record must say."""
 
-    record_id: int
-    created_at: datetime
+    model: type
+    scope: str
+    key: str
+    fingerprint: str
 
 
 def install_idempotency(app: Flask, db, record_model: type) -> None:
-    """Honour `Idempotency-Key` on every POST of `app`, keeping records in `record_model`."""
+    """Honour `Idempotency-Key` on every POST of `app`; the commit point (shared.transaction) keeps the answer."""
 
     def claim_before_request() -> Response | None:
         if request.method != "POST" or HEADER not in request.headers or request.routing_exception is not None:
             return None
         key = request.headers[HEADER]
         _check_key(key)
-        scope = _scope(request.headers.get("Authorization"))
-        fingerprint = _fingerprint()
-        outcome = _claim(db, record_model, scope, key, fingerprint)
-        if isinstance(outcome, Response):
-            return outcome
-        setattr(g, _G_KEY, outcome)
+        claim = Claim(record_model, _scope(request.headers.get("Authorization")), key, _fingerprint())
+        replay = _lock_and_look_up(db.session, claim)
+        if replay is not None:
+            return replay
+        setattr(g, G_KEY, claim)
         return None
 
-    def store_after_request(response: Response) -> Response:
-        claim: _Claim | None = g.pop(_G_KEY, None)
-        if claim is None:
-            return response
-        try:
-            _finish(db, record_model, claim, response)
-        except SQLAlchemyError:
-            # The view's work is committed; the client should still get its answer. The record stays
-            # "running" and a retry takes it over after TAKEOVER_AFTER.
-            log.exception("Could not store the response for an Idempotency-Key")
-            db.session.rollback()
-        return response
-
-    def forget_claim(error: BaseException | None) -> None:
-        # Normally store_after_request has taken it; this keeps a claim from outliving its request
-        # when a test or command holds the app context (and so flask.g) across several requests.
-        g.pop(_G_KEY, None)
-
     app.before_request(claim_before_request)
-    app.after_request(store_after_request)
-    app.teardown_request(forget_claim)
+
+
+def claim_of_request() -> Claim | None:
+    """The key the current request holds, if it sent one and runs for the first time (taken: store once)."""
+    return g.pop(G_KEY, None)
+
+
+def store(session: Session, claim: Claim, response: Response) -> None:
+    """Keep the response for the key, in the session's transaction: committed with the work, or not at all."""
+    if response.direct_passthrough:
+        return  # a stream cannot be read without consuming it: nothing to replay, so a retry runs again
+    headers = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
+    insert_unless_present(session, claim.model, {
+        "scope": claim.scope, "key": claim.key, "fingerprint": claim.fingerprint, "state": DONE,
+        "response_status": response.status_code, "response_body": response.get_data(),
+        "response_headers": headers, "created_at": utcnow(),
+    }, ["scope", "key"])
+
+
+def _lock_and_look_up(session: Session, claim: Claim) -> Response | None:
+    """Lock the key for this transaction, then: the stored answer to replay, a 422, or None to run the view."""
+    model = claim.model
+    if session.get_bind().dialect.name == "postgresql":
+        # Released when the transaction ends or the connection dies: never held by a dead worker.
+        session.execute(select(func.pg_advisory_xact_lock(_lock_id(claim))))
+    existing = session.scalars(select(model).where(model.scope == claim.scope, model.key == claim.key)).one_or_none()
+    if existing is not None and utcnow() - existing.created_at >= RETENTION:
+        session.delete(existing)
+        session.flush()
+        existing = None
+    if existing is None:
+        return None
+    if existing.fingerprint != claim.fingerprint:
+        session.rollback()
+        message = "Idempotency-Key er allerede brugt til en anden forespørgsel."
+        raise ValidationFailed(message, [FieldError("", message, parameter=HEADER)])
+    replay = _replay(existing)
+    session.rollback()
+    return replay
+
+
+def _lock_id(claim: Claim) -> int:
+    """A signed 64-bit number for the advisory lock, from the scope and key."""
+    digest = hashlib.sha256(f"{claim.scope}\n{claim.key}".encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _check_key(key: str) -> None:
@@ -168,81 +181,8 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _claim(db, model: type, scope: str, key: str, fingerprint: str) -> _Claim | Response:
-    """Insert a "running" record for the key, or decide what its existing record means for this request."""
-    session = db.session
-    for _ in range(_CLAIM_ATTEMPTS):
-        now = utcnow()
-        record = model(scope=scope, key=key, fingerprint=fingerprint, state=RUNNING, created_at=now)
-        session.add(record)
-        try:
-            session.flush()
-            record_id = record.id
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-        else:
-            session.expunge(record)
-            return _Claim(record_id, now)
-
-        existing = session.execute(select(model).where(model.scope == scope, model.key == key)).scalar_one_or_none()
-        if existing is None:
-            # Deleted since our insert failed (a 5xx released it, or it was purged): claim again.
-            session.rollback()
-            continue
-        same = (model.id == existing.id) & (model.created_at == existing.created_at)
-        if now - existing.created_at >= RETENTION:
-            session.execute(delete(model).where(same).execution_options(synchronize_session=False))
-            session.commit()
-            continue
-        if existing.fingerprint != fingerprint:
-            session.rollback()
-            message = "Idempotency-Key er allerede brugt til en anden forespørgsel."
-            raise ValidationFailed(message, [FieldError("", message, parameter=HEADER)])
-        if existing.state == RUNNING:
-            if now - existing.created_at < TAKEOVER_AFTER:
-                session.rollback()
-                raise Conflict("En forespørgsel med samme Idempotency-Key er stadig i gang. Prøv igen om lidt.")
-            # The first attempt died without an answer: run the request again under this record.
-            record_id = existing.id
-            taken = session.execute(
-                update(model).where(same, model.state == RUNNING).values(created_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount == 1:
-                session.commit()
-                return _Claim(record_id, now)
-            session.rollback()
-            continue
-        replay = _replay(existing)
-        session.rollback()
-        return replay
-    raise Conflict("Idempotency-Key bruges af en anden forespørgsel lige nu. Prøv igen om lidt.")
-
-
 def _replay(record) -> Response:
     response = Response(record.response_body or b"", status=record.response_status,
                         headers=dict(record.response_headers or {}))
     response.headers[REPLAYED_HEADER] = "true"
     return response
-
-
-def _finish(db, model: type, claim: _Claim, response: Response) -> None:
-    """Keep the response of a request that owns its record, or release the record after a server error."""
-    session = db.session
-    # Views commit their own work. This ends any transaction serialising the response opened (lazy
-    # loads), so this connection can write; on SQLite a second connection would wait for its lock.
-    session.rollback()
-    ours = (model.id == claim.record_id) & (model.created_at == claim.created_at) & (model.state == RUNNING)
-    if response.status_code >= 500 or response.direct_passthrough:
-        # No answer worth replaying (or none we can read without consuming a stream): let a retry run.
-        session.execute(delete(model).where(ours).execution_options(synchronize_session=False))
-    else:
-        headers = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
-        session.execute(
-            update(model).where(ours).values(
-                state=DONE, response_status=response.status_code, response_body=response.get_data(),
-                response_headers=headers,
-            ).execution_options(synchronize_session=False)
-        )
-    session.commit()

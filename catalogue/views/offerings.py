@@ -23,15 +23,11 @@ from shared.schemas import (
     SeatCountsSchema,
     page_of,
 )
+from shared.transaction import rollback
 
 
 def webhooks() -> WebhookSender:
     return current_app.extensions["webhook_sender"]
-
-
-def send_webhooks() -> None:
-    """Called after the commit, before the committed model is touched (that would open a new transaction)."""
-    webhooks().deliver_soon(current_app._get_current_object())
 
 
 blp = Blueprint("offerings", __name__, url_prefix="/offerings",
@@ -56,7 +52,6 @@ class Offerings(MethodView):
     def post(self, data):
         """Publish an offering (or save it as a draft) for the token's school"""
         offering = offerings.create_offering(db.session, current_actor(), data)
-        db.session.commit()
         return offering, {"Location": absolute_url(f"/offerings/{offering.id}")}
 
 
@@ -77,9 +72,8 @@ class OfferingImport(MethodView):
         csv_bytes = upload.read() if upload else request.get_data()
         report = importing.import_offerings(db.session, current_actor(), csv_bytes, dry_run=args["dry_run"])
         if args["dry_run"]:
-            db.session.rollback()
+            rollback(db.session)
             return report, 200
-        db.session.commit()
         return report, 201
 
 
@@ -99,8 +93,6 @@ class OfferingById(MethodView):
         """Change an offering of the token's school: sessions, capacity, deadline, …"""
         offering = offerings.update_offering(db.session, current_actor(), offering_id, changes,
                                              webhook=webhooks().enabled)
-        db.session.commit()
-        send_webhooks()
         return offering
 
 
@@ -114,8 +106,6 @@ class OfferingCancellation(MethodView):
         """Cancel an offering; it stays visible as cancelled"""
         offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"],
                                              webhook=webhooks().enabled)
-        db.session.commit()
-        send_webhooks()
         return offering
 
 
@@ -133,5 +123,4 @@ class OfferingSeats(MethodView):
         the offering with them.
         """
         stored = offerings.record_seat_counts(db.session, offering_id, counts)
-        db.session.commit()
         return stored

@@ -33,7 +33,6 @@ class Programmes(MethodView):
     def post(self, data):
         """Add a programme"""
         programme = programmes.create_programme(db.session, data)
-        db.session.commit()
         return programme
 
 
@@ -51,7 +50,6 @@ class ProgrammeById(MethodView):
     def patch(self, changes, programme_id):
         """Change a programme"""
         programme = programmes.update_programme(db.session, programme_id, changes)
-        db.session.commit()
         return programme
 
 
@@ -69,7 +67,6 @@ class Modules(MethodView):
     def post(self, data):
         """Add a module to a programme"""
         module = programmes.create_module(db.session, data)
-        db.session.commit()
         return module
 
 
@@ -87,5 +84,4 @@ class ModuleById(MethodView):
     def patch(self, changes, module_id):
         """Change a module"""
         module = programmes.update_module(db.session, module_id, changes)
-        db.session.commit()
         return module

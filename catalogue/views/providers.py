@@ -26,7 +26,6 @@ class Providers(MethodView):
     def post(self, data):
         """Add a provider with its locations"""
         provider = providers.create_provider(db.session, data)
-        db.session.commit()
         return provider
 
 
@@ -44,5 +43,4 @@ class ProviderById(MethodView):
     def patch(self, changes, provider_id):
         """Change a provider, or change and add its locations"""
         provider = providers.update_provider(db.session, provider_id, changes)
-        db.session.commit()
         return provider

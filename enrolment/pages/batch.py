@@ -23,6 +23,7 @@ from shared.clock import copenhagen_today
 from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from shared.pages import check_csrf, redirect_to_sign_in, require_page_role
 from shared.schemas import MAX_BATCH_ROWS, BatchQuerySchema
+from shared.transaction import rollback
 
 # Where enrol_batch's JSON pointers are shown on the form.
 BATCH_FIELDS = {"/organisation": "organisation", "/participants": "deltagere", "/offering_id": "udbud"}
@@ -81,13 +82,12 @@ def batch_confirm():
         report = batches.enrol_batch(db.session, actor, catalogue(), offering_id, organisation, rows,
                                      dry_run=False, mode=mode, today=copenhagen_today())
         offering = _offering_seen(offering_id)
-        db.session.commit()
     except ServiceUnavailable as error:
-        db.session.rollback()
+        rollback(db.session)
         return catalogue_down(error)
     except ValidationFailed:
         # All or nothing, and some rows are invalid: nothing was enrolled; show the rows again.
-        db.session.rollback()
+        rollback(db.session)
         try:
             report, offering = _dry_run(actor, offering_id, organisation, rows, mode)
         except DomainError as error:
@@ -97,11 +97,11 @@ def batch_confirm():
                    "eller sæt flueben i »Tilmeld kun de gyldige rækker«.")
         return _preview(actor, values, offering_id, rows, report, offering, error=message, status=422)
     except (NotFound, Conflict) as error:
-        db.session.rollback()
+        rollback(db.session)
         errors.add("udbud", error.detail)
         return _form(actor, values, errors, status=error.status)
     except DomainError as error:
-        db.session.rollback()
+        rollback(db.session)
         errors.add_domain(error, BATCH_FIELDS)
         return _form(actor, values, errors, status=error.status)
     return render_template("enrolment/batch_done.html", report=report, offering=offering, outcome=outcome_text,
@@ -117,7 +117,7 @@ def _dry_run(actor: Actor, offering_id: int, organisation: str | None, rows: lis
                                      dry_run=True, mode=mode, today=copenhagen_today())
         return report, _offering_seen(offering_id)
     finally:
-        db.session.rollback()
+        rollback(db.session)
 
 
 def _offering_seen(offering_id: int) -> dict | None:

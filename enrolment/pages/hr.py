@@ -21,7 +21,6 @@ from enrolment.enrolments import EnrolmentFilters, enrolments_query
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Organisation, db
 from enrolment.organisations import organisation_in_scope
 from enrolment.pages.common import FormErrors, blp, offering_from_snapshot, organisation_choices, status_text
-from enrolment.seats import add_waitlist_positions
 from enrolment.views.participants import csv_response
 from shared.auth import Actor, Role
 from shared.clock import copenhagen_today
@@ -36,6 +35,7 @@ from shared.pages import (
     sign_out,
 )
 from shared.schemas import ENROLMENT_STATUSES, SubstituteSchema, webcal
+from shared.transaction import rollback
 
 HR_ROLES = (Role.HR, Role.ADMIN)
 SIGN_IN = "enrolment_pages.sign_in_page"
@@ -118,7 +118,6 @@ def hr_overview():
         status = None
     found = list(db.session.scalars(enrolments_query(actor, EnrolmentFilters(
         status=status, organisation=organisation.key if actor.role is Role.ADMIN else None))).unique())
-    add_waitlist_positions(db.session, found)
     groups = _by_offering(found)
     feed = absolute_url(f"/feeds/organisations/{organisation.feed_token}.ics")
     return render_template(
@@ -173,11 +172,9 @@ def _act(change: Callable[[Actor], Enrolment], done: Callable[[Enrolment], str])
     try:
         enrolment = change(actor)
     except DomainError as error:
-        db.session.rollback()
+        rollback(db.session)
         flash(f"Fejl: {error.detail}")
     else:
-        db.session.commit()
-        add_waitlist_positions(db.session, [enrolment])
         flash(done(enrolment))
     return redirect(back, 303)
 

@@ -26,12 +26,12 @@ from enrolment.pages.common import (
     status_text,
     without_missing,
 )
-from enrolment.seats import add_waitlist_positions
 from shared.clock import copenhagen_today
 from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from shared.links import absolute_url
 from shared.pages import check_csrf
 from shared.schemas import LeaderRequestSchema, webcal
+from shared.transaction import rollback
 
 # Where LeaderRequestSchema's and request_seat's JSON pointers are shown on the form.
 REQUEST_FIELDS = {"/participant/name": "navn", "/participant/email": "email", "/organisation": "organisation"}
@@ -62,14 +62,12 @@ def request_seat(offering_id: int):
         except ValidationError as error:
             errors.add_validation(error, REQUEST_FIELDS)
         except ServiceUnavailable as error:
-            db.session.rollback()
+            rollback(db.session)
             return catalogue_down(error)
         except (ValidationFailed, Conflict) as error:
-            db.session.rollback()
+            rollback(db.session)
             errors.add_domain(error, REQUEST_FIELDS)
         else:
-            db.session.commit()
-            add_waitlist_positions(db.session, [enrolment])
             return render_template("enrolment/request_sent.html", offering=offering, enrolment=enrolment,
                                    email=data["participant"]["email"], demo=offering["demo"])
     return render_template("enrolment/request_form.html", offering=offering, values=values, errors=errors,
@@ -99,7 +97,6 @@ def my_courses(token: str):
     courses = list(db.session.scalars(
         select(Enrolment).where(Enrolment.participant_id == participant.id)
         .options(joinedload(Enrolment.seats), joinedload(Enrolment.organisation))))
-    add_waitlist_positions(db.session, courses)
     today = copenhagen_today()
     shown = [{"enrolment": enrolment, "offering": offering_from_snapshot(enrolment.seats.snapshot),
               "status": status_text(enrolment), "can_cancel": enrolments.can_cancel(enrolment, today)}
@@ -132,11 +129,10 @@ def cancel_my_course(token: str, enrolment_id: int):
     except NotFound:
         raise
     except DomainError as error:
-        db.session.rollback()
+        rollback(db.session)
         flash(f"Fejl: {error.detail}")
     else:
         offering = offering_from_snapshot(enrolment.seats.snapshot)
-        db.session.commit()
         title = offering["module_title"] if offering else f"udbud {enrolment.offering_id}"
         flash(f"Du er meldt fra {title}. Du får en bekræftelse på e-mail.")
     return redirect(url_for("enrolment_pages.my_courses", token=token), 303)

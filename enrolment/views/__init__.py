@@ -1,4 +1,7 @@
-"""HTTP views of the enrolment service: parse with a shared schema, call one domain function, commit, dump."""
+"""HTTP views of the enrolment service: parse with a shared schema, call one domain function, dump.
+
+The request's commit point (shared.transaction) commits, or rolls back a refusal; views do not.
+"""
 
 from flask import current_app
 

@@ -11,6 +11,7 @@ from shared.auth import Role, current_actor, requires
 from shared.clock import copenhagen_today
 from shared.errors import FieldError, ValidationFailed, field_errors_from_messages
 from shared.schemas import BatchQuerySchema, BatchReportSchema, BatchSchema
+from shared.transaction import rollback
 
 blp = Blueprint("batches", __name__, url_prefix="/enrolments",
                 description="HR enrols many people at once, from JSON or a CSV file, with an outcome per row.")
@@ -36,9 +37,7 @@ class Batch(MethodView):
         report = batches.enrol_batch(db.session, current_actor(), catalogue(), offering_id, organisation, rows,
                                      dry_run=args["dry_run"], mode=args["mode"], today=copenhagen_today())
         if args["dry_run"]:
-            db.session.rollback()
-        else:
-            db.session.commit()
+            rollback(db.session)
         return report, 201 if report.written else 200
 
 

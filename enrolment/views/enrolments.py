@@ -5,7 +5,6 @@ from marshmallow import RAISE
 from enrolment import enrolments
 from enrolment.enrolments import EnrolmentFilters
 from enrolment.models import db
-from enrolment.seats import add_waitlist_positions
 from enrolment.views import catalogue
 from shared.api import BEARER
 from shared.auth import Role, current_actor, requires
@@ -35,10 +34,8 @@ class Enrolments(MethodView):
     def get(self, args):
         """The organisation's enrolments (an administrator's: everyone's)"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        result = paginate(db.session, enrolments.enrolments_query(current_actor(), EnrolmentFilters(**args)),
-                          page, per_page)
-        add_waitlist_positions(db.session, result.items)
-        return page_response(result)
+        return page_response(paginate(
+            db.session, enrolments.enrolments_query(current_actor(), EnrolmentFilters(**args)), page, per_page))
 
     @requires(*HR_OR_ADMIN)
     @blp.arguments(EnrolmentCreateSchema)
@@ -49,7 +46,6 @@ class Enrolments(MethodView):
         enrolment = enrolments.enrol_participant(
             db.session, current_actor(), catalogue(), data["offering_id"], data["participant"],
             data.get("organisation"), copenhagen_today())
-        commit_keeping_loaded()  # the waitlist position was set under the lock
         return enrolment, {"Location": absolute_url(f"/enrolments/{enrolment.id}")}
 
 
@@ -63,27 +59,6 @@ class EnrolmentById(MethodView):
         return enrolments.get_enrolment(db.session, current_actor(), enrolment_id)
 
 
-def commit_keeping_loaded() -> None:
-    """Commit without expiring what the session holds, so the response shows what was just written.
-
-    Expiring would make dumping the response read the enrolment, its organisation and participant
-    back in a new transaction (on SQLite one that takes the write lock): rows this request has
-    itself just written, with nothing computed by the database to learn.
-    """
-    session = db.session()
-    expiring, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expiring
-
-
-def _committed(enrolment):
-    commit_keeping_loaded()
-    add_waitlist_positions(db.session, [enrolment])
-    return enrolment
-
-
 @blp.route("/<int:enrolment_id>/cancel")
 class Cancellation(MethodView):
     @requires(*HR_OR_ADMIN)
@@ -91,7 +66,7 @@ class Cancellation(MethodView):
     @blp.doc(security=BEARER)
     def post(self, enrolment_id):
         """Cancel until the deadline; the first on the waiting list gets the seat at once"""
-        return _committed(enrolments.cancel_enrolment(db.session, current_actor(), enrolment_id, copenhagen_today()))
+        return enrolments.cancel_enrolment(db.session, current_actor(), enrolment_id, copenhagen_today())
 
 
 @blp.route("/<int:enrolment_id>/approve")
@@ -101,7 +76,7 @@ class Approval(MethodView):
     @blp.doc(security=BEARER)
     def post(self, enrolment_id):
         """Approve a leader's request: a seat if one is free, otherwise the waiting list"""
-        return _committed(enrolments.approve_request(db.session, current_actor(), enrolment_id, copenhagen_today()))
+        return enrolments.approve_request(db.session, current_actor(), enrolment_id, copenhagen_today())
 
 
 @blp.route("/<int:enrolment_id>/reject")
@@ -111,7 +86,7 @@ class Rejection(MethodView):
     @blp.doc(security=BEARER)
     def post(self, enrolment_id):
         """Reject a leader's request"""
-        return _committed(enrolments.reject_request(db.session, current_actor(), enrolment_id))
+        return enrolments.reject_request(db.session, current_actor(), enrolment_id)
 
 
 @blp.route("/<int:enrolment_id>/substitute")
@@ -122,5 +97,4 @@ class Substitution(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, enrolment_id):
         """Let another person from the organisation take the seat (or the place in line)"""
-        return _committed(enrolments.substitute_participant(db.session, current_actor(), enrolment_id,
-                                                            data["participant"]))
+        return enrolments.substitute_participant(db.session, current_actor(), enrolment_id, data["participant"])

@@ -78,7 +78,6 @@ class OrganisationCalendarRenewal(MethodView):
     def post(self, args):
         """Give the organisation's feed a new secret address; the old one stops working"""
         organisation = feeds.renew_organisation_feed(db.session, current_actor(), args.get("organisation"))
-        db.session.commit()
         return _organisation_calendar(organisation)
 
 
@@ -90,5 +89,4 @@ class LinkRenewal(MethodView):
     def post(self, enrolment_id):
         """New secret calendar and 'Mine kurser' links for the person; the old ones stop working"""
         enrolment = feeds.renew_participant_links(db.session, current_actor(), enrolment_id)
-        db.session.commit()
         return enrolment

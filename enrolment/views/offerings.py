@@ -20,5 +20,4 @@ class Refresh(MethodView):
     def post(self, offering_id):
         """Read the offering from the catalogue again; a raised capacity promotes from the waiting list"""
         counts = changes.refresh_offering(db.session, catalogue(), offering_id)
-        db.session.commit()
         return counts

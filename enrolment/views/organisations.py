@@ -28,5 +28,4 @@ class Organisations(MethodView):
     def post(self, data):
         """Add an organisation with its HR users and invoice details"""
         organisation = organisations.create_organisation(db.session, data)
-        db.session.commit()
         return organisation

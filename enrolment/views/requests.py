@@ -3,7 +3,6 @@ from flask_smorest import Blueprint
 
 from enrolment import enrolments
 from enrolment.models import db
-from enrolment.seats import add_waitlist_positions
 from enrolment.views import catalogue
 from shared.clock import copenhagen_today
 from shared.schemas import LeaderRequestResultSchema, LeaderRequestSchema
@@ -19,6 +18,4 @@ class LeaderRequests(MethodView):
         """Ask for a seat: it waits for HR where the organisation approves requests, otherwise it is placed"""
         enrolment = enrolments.request_seat(db.session, catalogue(), data["offering_id"], data["participant"],
                                             data["organisation"], copenhagen_today())
-        db.session.commit()
-        add_waitlist_positions(db.session, [enrolment])
         return enrolment

@@ -39,7 +39,9 @@ def catalogue_database(database_factory):
 
 @pytest.fixture
 def catalogue_app(catalogue_database):
-    app = create_app({"DATABASE_URL": catalogue_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True})
+    # Jobs run at once, in the request that asked for them, once it has committed (shared.jobs).
+    app = create_app({"DATABASE_URL": catalogue_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
+                      "JOBS_IMMEDIATE": True})
     yield app
     with app.app_context():
         empty_tables(db)

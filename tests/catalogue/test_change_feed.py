@@ -47,9 +47,10 @@ def stub():
 
 @pytest.fixture
 def hooked(catalogue_database, catalogue_app, stub):
-    """A catalogue with ENROLMENT_URL set, whose webhooks reach `stub` (at once: TESTING sends synchronously)."""
+    """A catalogue with ENROLMENT_URL set, whose webhooks reach `stub` (at once: its jobs run immediately)."""
     return create_app({"DATABASE_URL": catalogue_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
-                       "ENROLMENT_URL": "http://enrolment.test/", "ENROLMENT_TRANSPORT": stub.transport})
+                       "ENROLMENT_URL": "http://enrolment.test/", "ENROLMENT_TRANSPORT": stub.transport,
+                       "JOBS_IMMEDIATE": True})
 
 
 @pytest.fixture

@@ -96,21 +96,7 @@ def test_same_key_with_another_body_is_a_422(app, post):
     assert count_offerings(app) == 1
 
 
-def test_a_request_still_running_is_a_409(app, post):
-    post("retry-1")
-    # As if the first attempt were still working on it.
-    set_records(app, timedelta(seconds=3), state="running", response_status=None, response_body=None,
-                response_headers=None)
-
-    response = post("retry-1")
-
-    assert response.status_code == 409
-    assert response.mimetype == PROBLEM
-    assert response.get_json()["status"] == 409
-    assert count_offerings(app) == 1
-
-
-def test_a_repeat_while_the_first_attempt_works_is_a_409(app, post, monkeypatch):
+def test_a_repeat_while_the_first_attempt_works_waits_and_replays_its_answer(app, post, monkeypatch):
     real = offerings_module.create_offering
     working, finish = threading.Event(), threading.Event()
 
@@ -122,35 +108,23 @@ def test_a_repeat_while_the_first_attempt_works_is_a_409(app, post, monkeypatch)
     monkeypatch.setattr(offerings_module, "create_offering", slow)
     answers = {}
     first = threading.Thread(target=lambda: answers.setdefault("first", post("retry-1")))
+    repeat = threading.Thread(target=lambda: answers.setdefault("repeat", post("retry-1")))
     first.start()
     try:
         assert working.wait(10)
-        repeat = post("retry-1")
+        repeat.start()
+        repeat.join(0.5)
+        waiting = repeat.is_alive()  # held at the key's lock until the first attempt commits
     finally:
         finish.set()
         first.join(10)
+        repeat.join(10)
 
-    assert repeat.status_code == 409
-    assert repeat.mimetype == PROBLEM
-    assert answers["first"].status_code == 201
+    assert waiting
+    assert answers["first"].status_code == answers["repeat"].status_code == 201
+    assert answers["repeat"].headers["Idempotent-Replayed"] == "true"
+    assert answers["repeat"].data == answers["first"].data
     assert count_offerings(app) == 1
-
-
-def test_a_running_record_older_than_a_minute_is_taken_over(app, post):
-    post("retry-1", reference="HOLD-1")
-    set_records(app, timedelta(seconds=61), state="running", response_status=None, response_body=None,
-                response_headers=None)
-
-    response = post("retry-1", reference="HOLD-1")
-
-    # The view runs again; the school's unique reference keeps it from publishing twice.
-    assert response.status_code == 422
-    assert "Idempotent-Replayed" not in response.headers
-    assert "/reference" in [error["pointer"] for error in response.get_json()["errors"]]
-    assert count_offerings(app) == 1
-    [record] = records(app)
-    assert (record.state, record.response_status) == ("done", 422)
-    assert utcnow() - record.created_at < timedelta(seconds=60)
 
 
 def test_a_record_older_than_a_day_is_not_replayed(app, post):

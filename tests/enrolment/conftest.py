@@ -49,10 +49,12 @@ def catalogue_link(catalogue_app):
 @pytest.fixture
 def app(enrolment_database, catalogue_app, catalogue_link):
     app = create_app({"DATABASE_URL": enrolment_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
-                      "CATALOGUE_URL": "http://catalogue.test", "CATALOGUE_TRANSPORT": catalogue_link})
-    # The catalogue sends this enrolment service its signed webhooks after a school's change, synchronously in tests.
+                      "CATALOGUE_URL": "http://catalogue.test", "CATALOGUE_TRANSPORT": catalogue_link,
+                      "JOBS_IMMEDIATE": True})
+    # The catalogue sends this enrolment service its signed webhooks after a school's change; its jobs
+    # run at once in tests, so the webhook arrives before the school's request is answered.
     catalogue_app.extensions["webhook_sender"] = WebhookSender(
-        "http://enrolment.test", TOKEN_SECRET, transport=httpx.WSGITransport(app=app), in_background=False)
+        "http://enrolment.test", TOKEN_SECRET, transport=httpx.WSGITransport(app=app))
     yield app
     with app.app_context():
         empty_tables(db)

@@ -5,8 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import vobject
 
-from enrolment.mail import SmtpSettings, send_pending
-from enrolment.models import Enrolment, OutboxMail, db
+from enrolment.models import Enrolment, OutboxMessage, db
 from shared.clock import COPENHAGEN
 
 
@@ -28,9 +27,10 @@ def feed_path(url: str) -> str:
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 
-def outbox(app) -> list[OutboxMail]:
+def outbox(app) -> list[OutboxMessage]:
+    """The mails written so far (without SMTP settings they stay in the outbox)."""
     with app.app_context():
-        mails = db.session.query(OutboxMail).order_by(OutboxMail.id).all()
+        mails = db.session.query(OutboxMessage).filter_by(kind="mail").order_by(OutboxMessage.id).all()
         db.session.expunge_all()
         return mails
 
@@ -279,47 +279,3 @@ def test_handing_over_a_place_moves_the_events(app, client, anne, hr):
     assert to_anne and parse(to_anne[0].calendar).vevent.status.value == "CANCELLED"
     assert len(events_of(client.get(feed_path(dorte["calendar_url"])).data)) == 2
     assert events_of(client.get(feed_path(anne["calendar_url"])).data) == []
-
-
-class FakeSmtp:
-    """Stands in for smtplib.SMTP: records what would have been sent, or fails like a server that is down."""
-
-    sent: list = []
-    fail = False
-
-    def __init__(self, host, port, timeout):
-        if FakeSmtp.fail:
-            raise ConnectionRefusedError("smtp down")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def starttls(self):
-        pass
-
-    def login(self, user, password):
-        pass
-
-    def send_message(self, message):
-        FakeSmtp.sent.append(message)
-
-
-def test_mail_is_sent_with_the_invitation_and_retried_when_smtp_fails(app, enrol, across_dst):
-    enrol(across_dst, "Anne")
-    settings = SmtpSettings("smtp.example", 587, "user", "secret", True, "GLU <glu@example.org>")
-    FakeSmtp.sent, FakeSmtp.fail = [], True
-    with app.app_context():
-        failed_run = send_pending(db.session, settings, smtp_factory=FakeSmtp)
-        FakeSmtp.fail = False
-        second_run = send_pending(db.session, settings, smtp_factory=FakeSmtp)
-
-    assert failed_run == (0, 2)
-    assert second_run == (2, 0)
-    message = FakeSmtp.sent[0]
-    assert message["To"] == "anne@kommune.example"
-    calendar_part = next(part for part in message.walk() if part.get_content_type() == "text/calendar")
-    assert calendar_part.get_param("method") == "REQUEST"
-    assert all(mail.sent_at and mail.attempts == 2 for mail in outbox(app))

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from enrolment import outbox
 from enrolment.models import OfferingSeats, db
+from shared.db import utcnow
 from shared.clock import copenhagen_today
 
 
@@ -236,23 +238,45 @@ def test_cancelling_after_the_deadline_is_refused(make_school, make_offering, ma
 
 # --- The catalogue being down -------------------------------------------------------------------
 
-def test_catalogue_down_stops_new_enrolments_only(client, offering, make_organisation, enrol, hr, catalogue_link):
+def test_catalogue_down_enrolments_into_known_offerings_go_on(client, offering, make_organisation, enrol, hr,
+                                                              catalogue_link, catalogue_client, make_school,
+                                                              make_offering):
     make_organisation("791")
     anne = enrol(offering, "Anne").get_json()
     enrol(offering, "Bent")
-    carla = enrol(offering, "Carla").get_json()
+    unknown = make_offering(make_school("Tradium"), module="GLU-4")
     catalogue_link.down = True
 
-    refused = enrol(offering, "Dorte")
+    carla = enrol(offering, "Carla")
+    refused = enrol(unknown, "Dorte")
     listed = client.get("/enrolments", headers=hr())
     cancelled = client.post(f"/enrolments/{anne['id']}/cancel", headers=hr())
 
-    assert refused.status_code == 503
+    assert (carla.status_code, carla.get_json()["status"]) == (201, "waitlisted")  # decided on its own copy
+    assert refused.status_code == 503  # never seen: it must be read from the catalogue once
     assert refused.content_type == "application/problem+json"
     assert int(refused.headers["Retry-After"]) > 0
     assert listed.status_code == 200 and listed.get_json()["total"] == 3
     assert cancelled.status_code == 200
-    assert client.get(f"/enrolments/{carla['id']}", headers=hr()).get_json()["status"] == "confirmed"
+    assert client.get(f"/enrolments/{carla.get_json()['id']}", headers=hr()).get_json()["status"] == "confirmed"
+
+
+def test_seat_counts_reach_the_catalogue_once_it_is_back(app, client, offering, make_organisation, enrol,
+                                                         catalogue_link, catalogue_client):
+    make_organisation("791")
+    enrol(offering, "Anne")
+    catalogue_link.down = True
+    enrol(offering, "Bent")
+    stale = catalogue_client.get(f"/offerings/{offering['id']}").get_json()["seats_available"]
+
+    catalogue_link.down = False
+    with app.app_context():  # the engine's sweep, once the first retry's backoff is over
+        outbox.deliver_due(db.session, app.extensions["catalogue_client"], None,
+                           now=lambda: utcnow() + outbox.FIRST_RETRY)
+
+    assert stale == offering["capacity"] - 1
+    assert catalogue_client.get(f"/offerings/{offering['id']}").get_json()["seats_available"] == \
+        offering["capacity"] - 2
 
 
 def test_retried_enrolment_with_the_same_key_enrols_once(client, offering, make_organisation, hr):

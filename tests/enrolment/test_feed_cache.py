@@ -189,13 +189,13 @@ def test_a_handed_over_place_leaves_the_feed_and_the_organisation_feed_names_the
 
 
 def test_the_feed_changes_when_the_school_is_renamed_and_the_offering_learnt_anew(
-        fetch, renders, enrol, offering, anne, school, catalogue_client, auth):
+        app, fetch, renders, offering, anne, school, catalogue_client, auth):
     path = path_of(anne["calendar_url"])
     before = assert_cached(fetch, renders, path)
 
-    # Not a change of the offering (its revision stays); the next enrolment takes in the catalogue's view.
+    # Not a change of the offering (its revision stays, no webhook); the hourly reconciliation takes it in.
     catalogue_client.patch(f"/providers/{school['id']}", json={"name": "Mercantec Viborg"}, headers=auth("admin"))
-    enrol(offering, "Bent")
+    assert "1 udbud afstemt" in app.test_cli_runner().invoke(args=["sync-seats"]).output
 
     assert "Udbyder: Mercantec Viborg" in events_of(assert_current(fetch, path, before))[0].description.value
 

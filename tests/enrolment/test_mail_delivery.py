@@ -15,8 +15,10 @@ import vobject
 from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
-from enrolment.mail import SmtpSettings, send_pending
-from enrolment.models import OutboxMail, db
+from enrolment import outbox as outbox_module
+from enrolment.mail import SmtpSettings
+from enrolment.models import OutboxMessage, db
+from shared.db import utcnow
 
 SENDER = "Kursusafdelingen på Ærø <kurser@glu-aeroe.example>"
 
@@ -28,7 +30,8 @@ def deliver_outbox(app, port: int) -> tuple[int, int]:
     """
     with app.app_context():
         settings = SmtpSettings("127.0.0.1", port, None, None, False, app.config["MAIL_FROM"])
-        return send_pending(db.session, settings)
+        report = outbox_module.deliver_due(db.session, app.extensions["catalogue_client"], settings)
+        return report.delivered, report.failed
 
 
 def free_port() -> int:
@@ -80,20 +83,21 @@ def confirmed(app, make_school, make_offering, make_organisation, enrol):
     return response.get_json()
 
 
-def outbox(app) -> list[OutboxMail]:
+def outbox(app) -> list[OutboxMessage]:
     with app.app_context():
-        mails = db.session.query(OutboxMail).order_by(OutboxMail.id).all()
+        mails = db.session.query(OutboxMessage).filter_by(kind="mail").order_by(OutboxMessage.id).all()
         db.session.expunge_all()
         return mails
 
 
-def is_sent(row: OutboxMail) -> bool:
-    return row.sent_at is not None
+def is_sent(row: OutboxMessage) -> bool:
+    return row.delivered_at is not None
 
 
 def mark_unsent(app) -> None:
     with app.app_context():
-        db.session.execute(update(OutboxMail).values(sent_at=None))
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.kind == "mail")
+                           .values(delivered_at=None, due_at=utcnow()))
         db.session.commit()
 
 
@@ -187,3 +191,4 @@ def test_a_refused_connection_leaves_the_mail_unsent_to_be_tried_again(app, conf
         assert not is_sent(row)
         assert row.attempts == 1
         assert "ConnectionRefusedError" in row.last_error
+        assert row.due_at > row.created_at  # tried again once its backoff is over

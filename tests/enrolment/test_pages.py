@@ -14,7 +14,7 @@ import pytest
 
 from catalogue.models import db as catalogue_db
 from catalogue.offerings import create_offering
-from enrolment.models import OfferingSeats, OutboxMail, Participant, db
+from enrolment.models import OfferingSeats, OutboxMessage, Participant, db
 from shared.auth import Role, issue_token
 from shared.clock import copenhagen_today
 from shared.schemas import OfferingSchema
@@ -140,7 +140,7 @@ def test_request_waits_for_hr_where_approval_is_required(app, client, offering, 
     assert lene.page_token not in page and lene.feed_token not in page  # the sender is not verified
     assert api_enrolments(client, hr)["Lene Leder"]["status"] == "pending_approval"
     with app.app_context():
-        mail = db.session.query(OutboxMail).filter_by(recipient="lene@viborg.example").one()
+        mail = db.session.query(OutboxMessage).filter_by(kind="mail", recipient="lene@viborg.example").one()
         assert f"/mine-kurser/{lene.page_token}" in mail.body
 
 
@@ -444,7 +444,8 @@ def test_domain_refusals_become_messages_not_errors(client, offering, viborg, ra
     other_organisation = post_form(client, f"/hr/tilmeldinger/{bent['id']}/afmeld", follow_redirects=True)
 
     assert not_pending.status_code == 200
-    assert "Fejl: Kun en anmodning, der venter på godkendelse, kan godkendes." in text(not_pending)
+    assert ("Fejl: Anmodningen er allerede behandlet (bekræftet); kun en anmodning, der venter på godkendelse, "
+            "kan godkendes.") in text(not_pending)
     assert f"Fejl: Tilmelding {bent['id']} findes ikke." in text(other_organisation)
 
 

@@ -1,0 +1,48 @@
+"""The enrolment service's background work, run by the job engine (shared.jobs).
+
+- `deliver-outbox`: mails and the catalogue's seat counts (enrolment.outbox), enqueued after every
+  commit that wrote to the outbox, and run every minute as a sweep for anything left due;
+- `sync-changes`: read the catalogue's change feed every minute, in case a webhook was lost;
+- `sync-seats`: every hour, read every known offering from the catalogue again (the safety net of
+  the safety net: an offering whose change never reached the feed);
+- `purge-idempotency`: every night, forget Idempotency-Keys older than a day.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from shared.jobs import Jobs
+
+from enrolment import change_feed, outbox
+from enrolment.changes import refresh_all
+from enrolment.mail import SmtpSettings
+from enrolment.models import IdempotencyRecord, db
+from shared.idempotency import purge_expired
+from shared.transaction import commit
+
+
+def register_jobs(app: Flask, jobs: Jobs) -> None:
+    jobs.task(outbox.DELIVER_JOB, deliver_outbox)
+    jobs.periodic(f"{outbox.DELIVER_JOB}-sweep", deliver_outbox, minute="*")
+    jobs.periodic("sync-changes", sync_changes, minute="*")
+    jobs.periodic("sync-seats", sync_seats, minute="17")
+    jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="30")
+
+
+def deliver_outbox() -> outbox.Delivery:
+    return outbox.deliver_due(db.session, current_app.extensions["catalogue_client"],
+                              SmtpSettings.from_config(current_app.config))
+
+
+def sync_changes() -> change_feed.CatchUp:
+    return change_feed.catch_up(db.session, current_app.extensions["catalogue_client"])
+
+
+def sync_seats() -> tuple[int, int]:
+    return refresh_all(db.session, current_app.extensions["catalogue_client"])
+
+
+def purge_idempotency() -> int:
+    purged = purge_expired(db.session, IdempotencyRecord)
+    commit(db.session)
+    return purged
