@@ -36,6 +36,10 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         MAIL_FROM=os.environ.get("MAIL_FROM", "GLU-kurser <noreply@glu-courses.example>"),
         # Megabytes per worker for rendered GET responses on PostgreSQL (shared/response_cache.py); 0 turns it off.
         RESPONSE_CACHE_MB=int(os.environ.get("RESPONSE_CACHE_MB", "32")),
+        # The background jobs' queue (shared/jobs.py): postgresql://… or sqlite:///path; unset, a SQLite
+        # file per service in instance/. JOBS_IMMEDIATE (tests, via overrides) runs every job at enqueue.
+        JOBS_URL=os.environ.get("JOBS_URL"),
+        JOBS_IMMEDIATE=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",

@@ -38,7 +38,10 @@ def variables_read() -> set[str]:
 
 
 def compose_services() -> dict[str, dict]:
-    """{service: {"build": bool, "environment": {name: value as written}}}."""
+    """{service: {"build": bool, "command": list or None, "environment": {name: value as written}}}.
+
+    `command` is read only when written as a JSON list on its own line (`command: ["python", …]`).
+    """
     services: dict[str, dict] = {}
     section = key = None
     service: dict = {}
@@ -52,10 +55,12 @@ def compose_services() -> dict[str, dict]:
         elif section != "services":
             continue
         elif indent == 2:
-            service = services.setdefault(text.rstrip(":"), {"build": False, "environment": {}})
+            service = services.setdefault(text.rstrip(":"), {"build": False, "command": None, "environment": {}})
         elif indent == 4:
-            key = text.split(":", 1)[0]
+            key, _, value = text.partition(":")
             service["build"] = service["build"] or key == "build"
+            if key == "command" and value.strip().startswith("["):
+                service["command"] = json.loads(value)
         elif indent == 6 and key == "environment":
             name, _, value = text[2:].partition("=") if text.startswith("- ") else text.partition(":")
             service["environment"][name.strip()] = value.strip()
@@ -76,6 +81,21 @@ def test_every_variable_the_compose_file_sets_for_the_services_is_read_by_the_co
               for variable in service["environment"] if variable not in read}
 
     assert unread == set(), "set in docker-compose.yml, read nowhere in shared/config.py or gunicorn.conf.py"
+
+
+def test_each_service_has_a_job_consumer_reading_the_queue_it_enqueues_to():
+    services = our_services()
+    assert "jobs" not in services, "the shell loop of cron commands is replaced by the consumers"
+    for web in ("catalogue", "enrolment"):
+        environment = services[web]["environment"]
+        consumers = {name: service for name, service in services.items()
+                     if (service["command"] or [])[:4] == ["python", "-m", "shared.jobs", web]}
+
+        assert set(consumers) == {f"{web}-jobs"}
+        assert environment["JOBS_URL"].startswith("postgresql://"), "in the service's database, as huey's tables"
+        for consumer in consumers.values():
+            for variable in ("JOBS_URL", f"{web.upper()}_DATABASE_URL", "GLU_TOKEN_SECRET"):
+                assert consumer["environment"][variable] == environment[variable], variable
 
 
 def test_the_token_secret_comes_only_from_the_environment():
