@@ -222,7 +222,13 @@ def system(tmp_path_factory):
             for done in [pool.submit(migrate_and_seed, service) for service in SERVICES]:
                 done.result()
         for service in SERVICES:
-            running.processes[service] = start_gunicorn(service, ports[service], env, running.logs[service])
+            # Each service's jobs queue in its own database (PostgresHuey), run by its own consumer.
+            service_env = {**env, "JOBS_URL": env[f"{service.upper()}_DATABASE_URL"]}
+            running.processes[service] = start_gunicorn(service, ports[service], service_env, running.logs[service])
+            with running.logs[service].open("ab") as output:
+                running.processes[f"{service}-jobs"] = subprocess.Popen(
+                    [str(BIN / "python"), "-m", "shared.jobs", service], env=service_env, cwd=ROOT,
+                    stdout=output, stderr=subprocess.STDOUT)
         for service in SERVICES:
             wait_until_healthy(service, urls[service], running.processes[service], running.logs[service])
         yield running
