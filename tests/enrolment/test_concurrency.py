@@ -1,6 +1,6 @@
 """Many workers at once: the last seats go to exactly as many people as there are, and nobody is enrolled twice.
 
-Each test spawns several OS processes (concurrent_workers.run_worker), each with its own
+Each test spawns several OS processes (concurrent_workers.spawn_workers), each with its own
 enrolment and catalogue apps on the fixtures' databases and several threads. All threads wait at
 one barrier and then POST /enrolments together, as gunicorn workers would on a busy morning. On
 PostgreSQL (TEST_DATABASE_URL) this exercises the row lock of seats.lock_offering; on SQLite the
@@ -9,9 +9,7 @@ database-wide write lock every transaction takes (shared.db).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,50 +18,21 @@ from catalogue.models import Offering
 from catalogue.models import db as catalogue_db
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant
 from enrolment.models import db as enrolment_db
-from tests.conftest import TOKEN_SECRET
-from tests.enrolment.concurrent_workers import run_worker
+from tests.enrolment.concurrent_workers import spawn_workers
 
-REPO_ROOT = str(Path(__file__).resolve().parents[2])
 PROCESSES = 5
-# Spawning and importing the apps in every process comes before the barrier; then every request
-# must be answered. The pool as a whole gets a little longer than both together.
-BARRIER_TIMEOUT = 90
-REQUEST_TIMEOUT = 100
-POOL_TIMEOUT = 120
 
 
 def fire_at_once(enrolment_database: str, catalogue_database: str, requests: list[dict]) -> tuple[list[dict], str]:
-    """POST every request at the same moment from PROCESSES processes; the answers (in request order) and the logs."""
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        barrier = manager.Barrier(len(requests))
-        jobs = [{
-            "repo_root": REPO_ROOT, "enrolment_database": enrolment_database,
-            "catalogue_database": catalogue_database, "token_secret": TOKEN_SECRET, "barrier": barrier,
-            "barrier_timeout": BARRIER_TIMEOUT, "request_timeout": REQUEST_TIMEOUT,
-            "requests": requests[worker::PROCESSES],
-        } for worker in range(PROCESSES)]
-        # One job per process: a worker blocked at the barrier takes no second job, so each gets one.
-        pool = context.Pool(PROCESSES)
-        try:
-            outcomes = pool.map_async(run_worker, jobs, chunksize=1).get(timeout=POOL_TIMEOUT)
-        except BaseException:
-            pool.terminate()
-            raise
-        else:
-            pool.close()
-        finally:
-            pool.join()
-    answers = {answer["label"]: answer for outcome in outcomes for answer in outcome["results"]}
-    log = "\n".join(line for outcome in outcomes for line in outcome["log"])
-    failed = [answer for answer in answers.values() if answer["status"] is None]
-    assert not failed, "requests without an answer:\n" + "\n".join(answer["error"] for answer in failed) + log
-    return [answers[request["label"]] for request in requests], log
+    """Send every request at the same moment from PROCESSES processes; the answers (in request order) and the logs."""
+    with spawn_workers(enrolment_database, catalogue_database, PROCESSES, [len(requests)]) as workers:
+        return workers.fire(requests)
 
 
 def enrolment_request(label: str, offering: dict, headers: dict, name: str, email: str) -> dict:
     body = {"offering_id": offering["id"], "participant": {"name": name, "email": email}}
-    return {"label": label, "body": body, "headers": headers}
+    return {"label": label, "service": "enrolment", "method": "POST", "path": "/enrolments", "json": body,
+            "headers": headers}
 
 
 def statuses(answers: list[dict]) -> Counter:
