@@ -4,7 +4,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
-from shared.jobs import install_jobs
 
 from catalogue.jobs import register_jobs
 from catalogue.models import IdempotencyRecord, db
@@ -13,6 +12,7 @@ from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
+from shared.jobs import install_jobs
 from shared.observability import install_observability
 from shared.pages import install_pages
 from shared.response_cache import install_response_cache

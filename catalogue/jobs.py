@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from shared.jobs import Jobs
 
 from catalogue.models import IdempotencyRecord, db
 from catalogue.notifications import DELIVER_JOB, DeliveryReport
 from shared.idempotency import purge_expired
+from shared.jobs import Jobs
 from shared.transaction import commit
 
 

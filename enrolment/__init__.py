@@ -4,7 +4,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
-from shared.jobs import install_jobs
 
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.jobs import register_jobs
@@ -13,6 +12,7 @@ from shared import health
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
+from shared.jobs import install_jobs
 from shared.observability import install_observability
 from shared.pages import install_pages
 from shared.transaction import install_commit_point

@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from shared.jobs import Jobs
 
 from enrolment import change_feed, outbox
 from enrolment.changes import refresh_all
 from enrolment.mail import SmtpSettings
 from enrolment.models import IdempotencyRecord, db
 from shared.idempotency import purge_expired
+from shared.jobs import Jobs
 from shared.transaction import commit
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from enrolment import outbox
 from enrolment.models import OfferingSeats, db
-from shared.db import utcnow
 from shared.clock import copenhagen_today
+from shared.db import utcnow
 
 
 @pytest.fixture
