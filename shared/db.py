@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -77,11 +77,44 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# How long a request may wait for PostgreSQL before it is answered 503 (shared.errors), all well
+# inside gunicorn's 30 s request timeout, so an unreachable database never kills a worker instead.
+CONNECT_TIMEOUT_SECONDS = 3  # to open a connection (libpq's default is to wait without end)
+POOL_TIMEOUT_SECONDS = 5  # for a free connection in the pool (SQLAlchemy's default is 30)
+# Written to a connection and not acknowledged this long, it is given up (Linux; ignored elsewhere).
+TCP_USER_TIMEOUT_MS = 10_000
+# libpq connection parameters, each unless DATABASE_URL gives its own (?connect_timeout=10).
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    # A server that vanishes without closing its connections (a host lost in a failover, a cut
+    # network) leaves them half open: a query or the pool's pre-ping on one would wait for the
+    # kernel's retransmissions, about 15 minutes. tcp_user_timeout fails it in seconds instead, and
+    # keepalives find such a connection while it sits idle in the pool. Connections the server
+    # does close (a restart) fail at once without these. There is no statement_timeout: it is
+    # enforced by the server, so it cannot help when the server is gone, and it would also cut
+    # the long statements of migrations, imports and commands, which share these settings.
+    "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        # Several gunicorn workers share one file: wait for a lock rather than fail at once.
+        # Several gunicorn workers share one file: wait for a lock rather than fail at once. Once
+        # these 15 s are over, "database is locked" is answered 503 (shared.errors).
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True}
+    given = make_url(url).query
+    return {
+        # A connection found dead when taken from the pool (the server restarted since) is
+        # discarded, with every connection pooled before it, and a fresh one made; one that dies
+        # during a request is discarded by SQLAlchemy when its statement fails (a disconnect).
+        "pool_pre_ping": True,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+        "connect_args": {name: value for name, value in POSTGRES_CONNECT_ARGS.items() if name not in given},
+    }
 
 
 @contextmanager
@@ -113,6 +146,32 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+@event.listens_for(Engine, "rollback")
+def _discard_a_connection_found_dead_at_rollback(connection: Connection) -> None:
+    """On PostgreSQL, a rollback that finds the connection gone discards it instead of failing.
+
+    A connection that dies after its last statement (the server restarts while a view renders, or
+    while it waits on the catalogue) is only found dead when its transaction is rolled back: by
+    Flask-SQLAlchemy's teardown, after the response is made. SQLAlchemy would raise there, and an
+    error raised in a teardown is a 500 from the WSGI server. The server has rolled the transaction
+    back anyway, so this rolls back first: should the driver find the connection lost, it is
+    invalidated (closed and never handed out again) and SQLAlchemy skips its own rollback.
+    Otherwise SQLAlchemy's rollback that follows finds nothing left to do: no second round trip.
+    """
+    if connection.dialect.name != "postgresql" or connection.closed or connection.invalidated:
+        return
+    pooled = connection.connection
+    if not pooled.is_valid or pooled.dbapi_connection is None:
+        return
+    dbapi_connection = pooled.dbapi_connection
+    try:
+        dbapi_connection.rollback()
+    except connection.dialect.loaded_dbapi.Error as error:
+        if getattr(dbapi_connection, "broken", False) or getattr(dbapi_connection, "closed", False):
+            connection.invalidate(error)
+        # Any other failure: SQLAlchemy's own rollback meets it and reports it as it always has.
 
 
 @event.listens_for(Engine, "begin")

@@ -4,6 +4,11 @@ Domain functions raise the exceptions below; they never build responses. The han
 registered by `register_problem_handlers` cover domain errors, werkzeug's HTTP errors
 (including webargs' validation errors raised through flask-smorest) and anything
 unexpected, so no error ever leaves the API as HTML.
+
+A database that cannot be reached (PostgreSQL restarting or failing over, an SQLite file that cannot
+be opened or stays locked) is a 503 with Retry-After, not a 500: `database_unavailable_response`
+tells such an error from a genuine bug, and code that catches database errors outside a view (an
+`after_request` hook, say) calls it to answer the same way.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from flask import Flask, Response, has_request_context, json
-from sqlalchemy.exc import IntegrityError
+from flask import Flask, Response, has_request_context, json, make_response
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -93,13 +99,15 @@ def problem_response(
     from shared.pages import error_page, is_page_request  # pages are optional; the API never needs them
 
     if has_request_context() and is_page_request():
-        return error_page(status, title, detail)
-    body = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = [error.as_dict() for error in errors]
-    response = Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
+        # A Response, so the headers (Retry-After, Allow, …) go with the HTML page too.
+        response = make_response(error_page(status, title, detail))
+    else:
+        body = {"type": "about:blank", "title": title, "status": status}
+        if detail:
+            body["detail"] = detail
+        if errors:
+            body["errors"] = [error.as_dict() for error in errors]
+        response = Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -208,6 +216,10 @@ _HTTP_TITLES = {
 
 
 def handle_http_exception(error: HTTPException) -> Response:
+    # Flask wraps an error raised outside the view (an after_request hook) in a 500 of its own.
+    unavailable = database_unavailable_response(getattr(error, "original_exception", None))
+    if unavailable is not None:
+        return unavailable
     data = getattr(error, "data", None) or {}
     errors = _errors_from_webargs(data["messages"]) if "messages" in data else []
     status = error.code or 500
@@ -237,6 +249,9 @@ def handle_domain_error(error: DomainError) -> Response:
 def handle_unexpected_error(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    unavailable = database_unavailable_response(error)
+    if unavailable is not None:
+        return unavailable
     log.exception("Unhandled error", exc_info=error)
     return handle_http_exception(InternalServerError("Der opstod en uventet fejl. Prøv igen senere."))
 
@@ -249,8 +264,113 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     return problem_response(409, "Konflikt", "Ændringen strider mod data, der lige er gemt. Hent og prøv igen.")
 
 
+# --- The database cannot be reached ------------------------------------------------------------------
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_DETAIL = "Databasen kan ikke nås lige nu. Prøv igen om lidt."
+
+# PostgreSQL's SQLSTATE classes that mean the server, not the request, is the trouble: 08 connection
+# exception, 53 insufficient resources (53300 too many connections, as after a restart), 57 operator
+# intervention (57P01 admin shutdown, 57P03 cannot connect now: starting up or in recovery, 57014 a
+# statement cancelled). Not 40 (serialization failures, deadlocks) or 55P03 (lock not available):
+# those are about this request's transaction and stay what they were.
+_POSTGRES_OUTAGE_CLASSES = ("08", "53", "57")
+# 25006 read-only transaction: a write reached a standby, which happens while a failover settles.
+_POSTGRES_OUTAGE_STATES = frozenset({"25006"})
+# SQLite's primary result codes for a file it cannot use: BUSY and LOCKED (still locked once the busy
+# timeout is over), READONLY, IOERR, FULL and CANTOPEN. Not SQLITE_ERROR ("no such table": a bug).
+_SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14})
+_SQLITE_OUTAGE_MESSAGES = ("unable to open database file", "database is locked", "database table is locked",
+                           "attempt to write a readonly database", "disk i/o error", "database or disk is full")
+
+
+def _driver_error_is_outage(error: BaseException) -> bool:
+    """Whether a DB-API driver's own exception (psycopg, sqlite3) says the database cannot be used."""
+    module = type(error).__module__
+    if module.startswith("psycopg"):
+        import psycopg  # only when the driver is in use; an SQLite-only installation needs no psycopg
+
+        sqlstate = getattr(error, "sqlstate", None)
+        if sqlstate:
+            return sqlstate[:2] in _POSTGRES_OUTAGE_CLASSES or sqlstate in _POSTGRES_OUTAGE_STATES
+        # No SQLSTATE: psycopg's own errors. An OperationalError then is a connection refused, timed
+        # out or lost ("server closed the connection unexpectedly", "the connection is lost").
+        return isinstance(error, psycopg.OperationalError)
+    if module == "sqlite3":
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_OUTAGE_CODES
+        return any(message in str(error).lower() for message in _SQLITE_OUTAGE_MESSAGES)
+    return False
+
+
+def _outage_cause(error: BaseException | None) -> BaseException | None:
+    """The exception in `error`'s chain that makes it a database outage, or None when it is not one.
+
+    The chain (__cause__, __context__) is followed so that an outage met while handling another error,
+    or re-raised as something else, is still recognised.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen and len(seen) < 16:
+        seen.add(id(error))
+        if isinstance(error, PoolTimeoutError | DisconnectionError):
+            return error  # no connection free in the pool in time; a connection found dead at checkout
+        if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
+            # SQLAlchemy saw the connection die (and has thrown it and the pool's older ones away).
+            if error.connection_invalidated or _driver_error_is_outage(error.orig):
+                return error
+        elif not isinstance(error, SQLAlchemyError) and _driver_error_is_outage(error):
+            return error  # a raw driver error, from a raw_connection() say
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` means the database cannot be reached now, rather than a bug or bad data."""
+    return _outage_cause(error) is not None
+
+
+def _describe(error: BaseException) -> str:
+    """Driver, error class, SQLSTATE and the first line of the driver's message: never SQL or parameters."""
+    driver_error = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    name = f"{type(driver_error).__module__}.{type(driver_error).__name__}"
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    lines = str(driver_error).strip().splitlines()
+    first_line = lines[0][:200] if lines else ""
+    invalidated = " (connection discarded)" if getattr(error, "connection_invalidated", False) else ""
+    return f"{name}{f' [{sqlstate}]' if sqlstate else ''}{invalidated}: {first_line}"
+
+
+def database_unavailable_response(error: BaseException | None) -> Response | None:
+    """A 503 with Retry-After when `error` means the database cannot be reached now, else None.
+
+    For any caught exception: an outage (a refused, timed-out or lost connection, a pool with no
+    connection free in time, an SQLite file that cannot be opened or stays locked) gives the same
+    answer the error handlers give — problem+json, or the HTML error page on a page route — and a
+    warning in the log; anything else gives None, and the caller carries on as it would have
+    (re-raise it, say, to get a 500). Call it inside a request, e.g. from an after_request hook whose
+    commit failed, after rolling the session back.
+    """
+    cause = _outage_cause(error)
+    if cause is None:
+        return None
+    log.warning("Database unavailable, answering 503: %s", _describe(cause))
+    return problem_response(
+        503, ServiceUnavailable.title, DATABASE_UNAVAILABLE_DETAIL,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), "Cache-Control": "no-store"})
+
+
+def handle_database_error(error: SQLAlchemyError) -> Response:
+    """A database that cannot be reached is a 503; any other database error is a bug (500)."""
+    unavailable = database_unavailable_response(error)
+    if unavailable is not None:
+        return unavailable
+    return handle_unexpected_error(error)
+
+
 def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(SQLAlchemyError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)
