@@ -11,10 +11,13 @@ What it makes (everything invented and labelled as such; reproducible from --see
 - N offerings over five years (two back, three ahead of today), 2–3 sessions each, with their
   derived columns (starts_at/ends_at, search_text of module/provider/location via catalogue.search);
 - M enrolments over the organisations (participants with 1–6 courses each), the offering_seats
-  rows with the OfferingSchema snapshot the enrolment service keeps, and the catalogue's
-  seats_taken/waitlist_length in step with them;
+  rows with their confirmed/waitlisted counts (on which the enrolment service decides) and the
+  OfferingSchema snapshot it keeps, and the catalogue's seats_taken/waitlist_length/seats_version
+  in step with them;
 - one participant with exactly 10 courses and one organisation ("198") whose enrolments cover
-  about 1,000 sessions, for the feed benchmarks; their secrets go to --fixtures.
+  about 1,000 sessions, for the feed benchmarks; their secrets go to --fixtures;
+- one open offering with room for 100,000 (`probe_offering_id` in --fixtures), which no other
+  load touches, for bench/run.py's seat-count lag probe (HR of organisation "149").
 
 Databases are dropped and created anew, migrated with `flask --app … db upgrade` (a subprocess,
 the real migrations), then filled with COPY (psycopg 3 `cursor.copy`), then ANALYZEd.
@@ -51,6 +54,8 @@ MUNICIPALITIES = [str(code) for code in range(101, 199)]  # 98 invented keys
 FEED_ORGANISATION = "198"
 FEED_ORGANISATION_SESSIONS = 1000
 FEED_PARTICIPANT_COURSES = 10
+PROBE_ORGANISATION = "149"  # the lag probe's HR; the POST load is organisation "150"'s
+PROBE_CAPACITY = 100_000
 YEARS_BACK, YEARS_AHEAD = 2, 3
 FIRST_NAMES = ("Anne", "Bent", "Carla", "Dorthe", "Erik", "Freja", "Gustav", "Hanne", "Ib", "Jonas", "Karen",
                "Lars", "Mette", "Niels", "Ole", "Pia", "Rasmus", "Sofie", "Tove", "Ulla", "Vagn", "Yrsa", "Åse")
@@ -387,9 +392,9 @@ def load_enrolments(world: World, plan: Enrolments, name: str) -> None:
         seated = [o for o in world.offerings if o.enrolments]
         copy_rows(conn, "offering_seats", [
             "offering_id", "provider_id", "capacity", "status", "enrolment_deadline", "catalogue_revision",
-            "next_place", "seats_version", "refreshed_at", "snapshot", "removed_sessions"],
-            ((o.id, o.provider, o.capacity, o.status, o.deadline, 1, o.next_place, o.enrolments,
-              utc_naive(o.updated_at), world.snapshot(o, schema), "[]") for o in seated), len(seated))
+            "next_place", "confirmed", "waitlisted", "seats_version", "refreshed_at", "snapshot", "removed_sessions"],
+            ((o.id, o.provider, o.capacity, o.status, o.deadline, 1, o.next_place, o.confirmed, o.waitlisted,
+              o.enrolments, utc_naive(o.updated_at), world.snapshot(o, schema), "[]") for o in seated), len(seated))
         copy_rows(conn, "participant", ["id", "organisation_id", "name", "email", "email_key", "feed_token",
                                         "page_token", "created_at"],
                   ((pid, org, pname, email, email, feed, page, now) for pid, org, pname, email, feed, page
@@ -425,9 +430,6 @@ def main(argv: list[str] | None = None) -> dict:
           file=sys.stderr)
     world = World(args.seed, args.offerings, today)
     plan = plan_enrolments(world, args.enrolments) if args.enrolments and args.enrolment_db else None
-    load_catalogue(world, args.catalogue_db)
-    if plan is not None:
-        load_enrolments(world, plan, args.enrolment_db)
     rng = random.Random(args.seed + 1)
     published = [o.id for o in world.offerings if o.status == "published"]
     open_ids = [o.id for o in world.offerings if o.status == "published" and o.deadline >= today + timedelta(days=2)]
@@ -437,8 +439,19 @@ def main(argv: list[str] | None = None) -> dict:
         "catalogue_db": args.catalogue_db, "enrolment_db": args.enrolment_db,
         "detail_offering_ids": rng.sample(published, min(2000, len(published))),
         "open_offering_ids": rng.sample(open_ids, min(5000, len(open_ids))),
-        "seconds": round(time.monotonic() - started, 1),
     }
+    if plan is not None:
+        # The seat-count lag probe's own offering: open, known to the enrolment service (it has
+        # enrolments), touched by no other load, and big enough that every probe is confirmed.
+        used = set(fixtures["open_offering_ids"]) | set(fixtures["detail_offering_ids"])
+        probe = next(world.offerings[i - 1] for i in open_ids
+                     if i not in used and world.offerings[i - 1].enrolments)
+        probe.capacity = PROBE_CAPACITY
+        fixtures.update(probe_offering_id=probe.id, probe_organisation=PROBE_ORGANISATION)
+    load_catalogue(world, args.catalogue_db)
+    if plan is not None:
+        load_enrolments(world, plan, args.enrolment_db)
+    fixtures["seconds"] = round(time.monotonic() - started, 1)
     if plan is not None:
         feed_org_id = MUNICIPALITIES.index(FEED_ORGANISATION) + 1
         feed_org_offerings = {e[1] for e in plan.enrolments if e[3] == feed_org_id}

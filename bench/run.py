@@ -4,27 +4,37 @@
     python -m bench.run scaling    # catalogue search at 1k, 10k and 100k offerings
     python -m bench.run endpoints  # detail, .ics, feeds and POST enrolment at 100k / 500k
     python -m bench.run report     # EXPLAIN ANALYZE, py-spy profiles, bench/RESULTS.md and the PNG chart
+    python -m bench.run render     # (not in make bench) RESULTS.md again from bench/results.json, measuring nothing
 
 Every point runs `wrk` against gunicorn (same settings for every app in a run) on 127.0.0.1 only,
 for a bounded time, interleaved with a bare Flask endpoint (bench/bare.py): bare, target, bare, …
 Environment: BENCH_DURATION (seconds per point, default 10), BENCH_ROUNDS (target runs per
 figure, default 2), BENCH_WORKERS (gunicorn workers, default 2), BENCH_CONNECTIONS (default 4),
 BENCH_PG (server URL, default postgresql://postgres@127.0.0.1:5432), BENCH_WORK (scratch directory).
+
+Wherever the enrolment service runs, both services' job consumers (`python -m shared.jobs <service>`)
+run beside them on PostgresHuey in the service's bench database (JOBS_URL), as deployed: the seat
+counts a POST /enrolments commits reach the catalogue through the enrolment consumer. While the
+POST load runs, a probe (LagProbe) measures that seat-count lag.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
+import re
 import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,9 +55,11 @@ ENROLMENTS = 500_000
 SEED = 20261123
 COMMAND = "make bench"
 
-TARGETS = {  # name -> (target throughput as a share of bare, what it measures)
-    "search_100k": 0.5, "participant_feed": 0.5, "post_enrolment": 0.25,
-}
+# The seat-count lag probe: one POST every PROBE_INTERVAL s into its own offering, the catalogue's
+# row read every PROBE_POLL s until it shows the enrolment, given up after PROBE_GIVE_UP s.
+PROBE_INTERVAL, PROBE_POLL, PROBE_GIVE_UP = 0.1, 0.005, 10.0
+IDLE_PROBE_SECONDS = 5
+DRAIN_GIVE_UP = 120  # seconds for the outbox to empty after a POST run, before the next bare run
 
 
 def log(message: str) -> None:
@@ -118,6 +130,7 @@ class Server:
                 if response.status == 200:
                     return self
             time.sleep(0.3)
+        self.stop()
         raise RuntimeError(f"{self.name} did not start")
 
     def stop(self) -> None:
@@ -125,6 +138,43 @@ class Server:
             self.process.terminate()
             try:
                 self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Consumer:
+    """A service's job consumer, `python -m shared.jobs <service>`, with its gunicorn's environment."""
+
+    def __init__(self, service: str, env: dict):
+        self.service, self.env, self.process = service, env, None
+        self.name = f"jobs-{service}"
+        self.log_path = WORK / f"{self.name}.log"
+
+    def start(self) -> Consumer:
+        self.log_path.touch()
+        offset = self.log_path.stat().st_size
+        log_file = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's life
+        self.process = subprocess.Popen([sys.executable, "-m", "shared.jobs", self.service], cwd=ROOT,
+                                        env=dict(os.environ, **self.env), stdout=log_file, stderr=log_file)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log_path}")
+            # Logged once the app is built and the consumer is about to take jobs.
+            if b"Jobs consumer for" in self.log_path.read_bytes()[offset:]:
+                time.sleep(0.5)  # its workers open their LISTEN connections
+                if self.process.poll() is None:
+                    return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # graceful: running jobs finish (shared.jobs, up to 30 s)
+            try:
+                self.process.wait(40)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -146,13 +196,22 @@ def app_env(catalogue_db: str, enrolment_db: str | None = None, response_cache: 
 
 @contextlib.contextmanager
 def servers(catalogue_db: str, enrolment_db: str | None = None, response_cache: bool = True):
-    started = []
+    """gunicorn for bare, the catalogue and (with `enrolment_db`) the enrolment service and both job consumers.
+
+    Each service's queue is PostgresHuey in its own bench database, for gunicorn (which enqueues)
+    and its consumer alike. The consumers stop first, so a delivery under way still finds the catalogue.
+    """
+    started: list[Server | Consumer] = []
     try:
         env = app_env(catalogue_db, enrolment_db, response_cache)
+        catalogue_env = dict(env, JOBS_URL=f"{PG}/{catalogue_db}")
         started.append(Server("bare", "bench.bare:create_app()", env).start())
-        started.append(Server("catalogue", "catalogue:create_app()", env).start())
+        started.append(Server("catalogue", "catalogue:create_app()", catalogue_env).start())
         if enrolment_db:
-            started.append(Server("enrolment", "enrolment:create_app()", env).start())
+            enrolment_env = dict(env, JOBS_URL=f"{PG}/{enrolment_db}")
+            started.append(Server("enrolment", "enrolment:create_app()", enrolment_env).start())
+            started.append(Consumer("catalogue", catalogue_env).start())
+            started.append(Consumer("enrolment", enrolment_env).start())
         yield {server.name: server for server in started}
     finally:
         for server in reversed(started):
@@ -235,6 +294,7 @@ def step_scaling() -> None:
                 target = get_target(running["catalogue"].url, search_paths(fx["today"]))
                 results[mode][size] = interleaved(f"search_{size}_{mode}", running["bare"], target)
                 results[mode][size]["offerings"] = fx["offerings"]
+    results["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     save("scaling", results)
 
 
@@ -244,6 +304,315 @@ def hr_token(organisation: str) -> str:
     from shared.auth import Role, issue_token
 
     return issue_token(secret(), Role.HR, organisation=organisation, days=1)
+
+
+class LagProbe:
+    """The seat-count lag: from a `POST /enrolments` 201 until the catalogue holds that enrolment's seat counts.
+
+    A thread POSTs one enrolment every PROBE_INTERVAL s (HR of its own organisation, a new e-mail
+    each) into the one offering no other load touches; generate.py gives it room for 100,000, so
+    every probe is confirmed and moves the offering's seat version by one. When the 201 arrives
+    the thread notes the moment, reads the version that commit left on the offering's seat row in
+    the enrolment database (nobody else changes it, so it is exactly the version this enrolment
+    implies: `taken` one more than before), and then reads the catalogue's row for the offering
+    every PROBE_POLL s until its `seats_version` is that or newer (newer counts include this
+    enrolment too). The lag is that moment minus the 201's. The next probe is sent PROBE_INTERVAL
+    s after the previous one was, or at once if its lag took longer; after PROBE_GIVE_UP s a probe
+    counts as a timeout. A probe whose 201 arrives once the load has stopped is not counted.
+
+    The catalogue's database, not `GET /offerings/{id}`, is polled: a GET shows what that row holds
+    (its response cache is keyed to the database snapshot, so it cannot serve an older count once the
+    row is committed; `api_check` confirms it at the end), and a GET every 5 ms would take one of the
+    catalogue's two workers from the seat-count PUTs whose lag is measured, and from the POST load.
+    """
+
+    def __init__(self, fx: dict, enrolment_url: str, tag: str):
+        self.fx, self.enrolment_url, self.tag = fx, enrolment_url, tag
+        self.offering_id = fx["probe_offering_id"]
+        self.token = hr_token(fx["probe_organisation"])
+        self.lags: list[float] = []
+        self.posts: list[float] = []
+        self.timeouts = 0
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="lag-probe", daemon=True)
+
+    def __enter__(self) -> LagProbe:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(PROBE_GIVE_UP + 40)
+
+    def _run(self) -> None:
+        try:
+            self._probe()
+        except Exception as error:  # reported in the results, not raised in a thread nobody joins on
+            self.errors.append(f"probe stopped: {error!r}")
+            log(f"lag probe stopped: {error!r}")
+
+    def _probe(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{PG}/{self.fx['enrolment_db']}", autocommit=True) as enrolment_db, \
+                psycopg.connect(f"{PG}/{self.fx['catalogue_db']}", autocommit=True) as catalogue_db:
+            n, next_at = 0, time.monotonic()
+            while not self.stopping.wait(max(next_at - time.monotonic(), 0)):
+                next_at = time.monotonic() + PROBE_INTERVAL
+                n += 1
+                sent = time.monotonic()
+                status, body = self._post(n)
+                arrived = time.monotonic()
+                if self.stopping.is_set():
+                    break  # the load is over: this one would be measured on an idle machine
+                if status != 201 or body.get("status") != "confirmed":
+                    self.errors.append(f"{status}: {json.dumps(body)[:300]}")
+                    continue
+                self.posts.append(arrived - sent)
+                version = enrolment_db.execute("SELECT seats_version FROM offering_seats WHERE offering_id = %s",
+                                               (self.offering_id,)).fetchone()[0]
+                seen = self._seen(catalogue_db, version, arrived + PROBE_GIVE_UP)
+                if seen is None:
+                    self.timeouts += 1
+                else:
+                    self.lags.append(seen - arrived)
+
+    def _post(self, n: int) -> tuple[int, dict]:
+        body = json.dumps({"offering_id": self.offering_id, "participant": {
+            "name": "Bench Måler", "email": f"lag-{self.tag}-{n}@bench.example"}}).encode()
+        request = urllib.request.Request(self.enrolment_url + "/enrolments", data=body, method="POST", headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, {"body": error.read().decode(errors="replace")}
+        except OSError as error:
+            return 0, {"error": repr(error)}
+
+    def _seen(self, catalogue_db, version: int, give_up: float) -> float | None:
+        while True:
+            row = catalogue_db.execute("SELECT seats_version FROM offering WHERE id = %s",
+                                       (self.offering_id,)).fetchone()
+            now = time.monotonic()
+            if row[0] >= version:
+                return now
+            if now >= give_up:
+                return None
+            time.sleep(PROBE_POLL)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest rank: the smallest value with at least `share` of the values at or below it."""
+    ranked = sorted(values)
+    return ranked[max(math.ceil(share * len(ranked)) - 1, 0)] if ranked else None
+
+
+def lag_summary(probes: list[LagProbe]) -> dict:
+    """Lag percentiles over every probe; a timeout ranks as PROBE_GIVE_UP s (longer than any measured lag)."""
+    lags = [lag for probe in probes for lag in probe.lags]
+    timeouts = sum(probe.timeouts for probe in probes)
+    ranked = lags + [PROBE_GIVE_UP] * timeouts
+    posts = [post for probe in probes for post in probe.posts]
+    errors = [error for probe in probes for error in probe.errors]
+    ms = lambda value: round(value * 1000, 1) if value is not None else None  # noqa: E731
+    return {
+        "samples": len(lags), "timeouts": timeouts, "errors": len(errors), "error_examples": errors[:3],
+        "p50_ms": ms(percentile(ranked, 0.5)), "p90_ms": ms(percentile(ranked, 0.9)),
+        "p99_ms": ms(percentile(ranked, 0.99)), "max_ms": ms(max(lags, default=None)),
+        "mean_ms": ms(statistics.fmean(lags)) if lags else None,
+        "probe_post_p50_ms": ms(percentile(posts, 0.5)), "probe_post_p99_ms": ms(percentile(posts, 0.99)),
+        "interval_s": PROBE_INTERVAL, "poll_s": PROBE_POLL, "give_up_s": PROBE_GIVE_UP,
+        "read_from": "the catalogue database (offering.seats_version)",
+    }
+
+
+def api_check(fx: dict, catalogue_url: str) -> dict:
+    """The probe offering as `GET /offerings/{id}` shows it, against both services' rows."""
+    import psycopg
+
+    with urllib.request.urlopen(f"{catalogue_url}/offerings/{fx['probe_offering_id']}", timeout=10) as response:
+        shown = json.loads(response.read())
+    with psycopg.connect(f"{PG}/{fx['catalogue_db']}") as conn:
+        capacity, taken, version = conn.execute("SELECT capacity, seats_taken, seats_version FROM offering "
+                                                "WHERE id = %s", (fx["probe_offering_id"],)).fetchone()
+    with psycopg.connect(f"{PG}/{fx['enrolment_db']}") as conn:
+        confirmed, enrolment_version = conn.execute("SELECT confirmed, seats_version FROM offering_seats "
+                                                    "WHERE offering_id = %s", (fx["probe_offering_id"],)).fetchone()
+    return {"offering_id": fx["probe_offering_id"], "api_seats_available": shown["seats_available"],
+            "catalogue_taken": taken, "catalogue_version": version, "enrolment_confirmed": confirmed,
+            "enrolment_version": enrolment_version,
+            "agrees": shown["seats_available"] == capacity - taken and (taken, version) == (confirmed,
+                                                                                            enrolment_version)}
+
+
+def wait_for_outbox(fx: dict, give_up: float = DRAIN_GIVE_UP) -> dict:
+    """Wait until the consumer has delivered every seat-count row due (so the next bare run is not shared with it)."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(f"{PG}/{fx['enrolment_db']}", autocommit=True) as conn:
+        while True:
+            waiting = conn.execute("SELECT count(*) FROM outbox WHERE kind = 'seat_counts' "
+                                   "AND delivered_at IS NULL AND due_at IS NOT NULL").fetchone()[0]
+            if waiting == 0 or time.monotonic() - started > give_up:
+                return {"seconds": round(time.monotonic() - started, 2), "left": waiting}
+            time.sleep(0.05)
+
+
+def outbox_check(fx: dict, offering_ids: list[int]) -> dict:
+    """What the consumers did: outbox rows by kind and fate, and whether both services now agree on every seat count."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{fx['enrolment_db']}") as conn:
+        rows = conn.execute(
+            "SELECT kind, CASE WHEN delivered_at IS NOT NULL THEN 'delivered' WHEN due_at IS NULL THEN 'given up' "
+            "ELSE 'waiting' END, count(*), count(*) FILTER (WHERE attempts > 1), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)), "
+            "max(extract(epoch FROM delivered_at - created_at)) FROM outbox GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+        seats = {row[0]: tuple(row[1:]) for row in conn.execute(
+            "SELECT offering_id, confirmed, waitlisted, seats_version FROM offering_seats "
+            "WHERE offering_id = ANY(%s)", (offering_ids,))}
+    with psycopg.connect(f"{PG}/{fx['catalogue_db']}") as conn:
+        shown = {row[0]: tuple(row[1:]) for row in conn.execute(
+            "SELECT id, seats_taken, waitlist_length, seats_version FROM offering WHERE id = ANY(%s)",
+            (offering_ids,))}
+    differ = sorted(oid for oid, counts in seats.items() if shown.get(oid) != counts)
+    return {
+        "outbox": [{"kind": kind, "state": state, "rows": n, "retried": retried,
+                    "delivered_after_p50_s": round(p50, 3) if p50 is not None else None,
+                    "delivered_after_max_s": round(float(worst), 3) if worst is not None else None}
+                   for kind, state, n, retried, p50, worst in rows],
+        "offerings_compared": len(seats), "offerings_differing": len(differ), "differing_examples": differ[:5],
+    }
+
+
+EXECUTED = re.compile(r"^shared\.jobs\.(?P<job>[\w.-]+): \S+ (?:\d+ retries )?executed in (?P<seconds>[\d.]+)s")
+
+
+def consumer_log(consumer: Consumer, offset: int) -> dict:
+    """The consumer's log since `offset` (JSON lines): each job's runs and their durations, warnings and errors."""
+    runs: dict[str, list[float]] = {}
+    problems = []
+    for line in consumer.log_path.read_bytes()[offset:].decode(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            problems.append(line[:300])
+            continue
+        if record.get("level") in ("WARNING", "ERROR", "CRITICAL"):
+            problems.append(str(record.get("message"))[:300])
+        executed = EXECUTED.match(str(record.get("message", "")))
+        if executed:
+            runs.setdefault(executed["job"], []).append(float(executed["seconds"]))
+    ms = lambda value: round(value * 1000, 1)  # noqa: E731
+    return {"jobs": {job: {"runs": len(seconds), "p50_ms": ms(percentile(seconds, 0.5)),
+                           "p99_ms": ms(percentile(seconds, 0.99)), "max_ms": ms(max(seconds)),
+                           "busy_s": round(sum(seconds), 1)} for job, seconds in sorted(runs.items())},
+            "warnings_or_errors": len(problems), "examples": problems[:3]}
+
+
+def log_size(consumer: Consumer) -> int:
+    return consumer.log_path.stat().st_size if consumer.log_path.exists() else 0
+
+
+# --- PostgreSQL while a load runs ----------------------------------------------------------------------
+
+def wal_snapshot() -> tuple:
+    """pg_stat_wal: records, full-page images, bytes, flushes (for the whole server: others' work counts too)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_wal").fetchone()
+
+
+def wal_per_request(before: tuple, after: tuple, requests: int) -> dict:
+    per = lambda i: round(float(after[i] - before[i]) / max(requests, 1), 1)  # noqa: E731
+    return {"records": per(0), "full_page_images": per(1), "bytes": per(2), "flushes": per(3)}
+
+
+class ActivitySampler:
+    """Every 20 ms, what each busy backend of the bench databases is doing (pg_stat_activity), counted."""
+
+    def __init__(self):
+        self.counts: dict[tuple, int] = {}
+        self.rounds = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="activity-sampler", daemon=True)
+
+    def __enter__(self) -> ActivitySampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(10)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            while not self.stopping.wait(0.02):
+                self.rounds += 1
+                for database, state, wait, query in conn.execute(
+                        "SELECT datname, state, coalesce(wait_event_type || ':' || wait_event, 'on CPU'), "
+                        "split_part(left(query, 60), ' ', 1) FROM pg_stat_activity "
+                        "WHERE datname LIKE 'glu_bench%' AND pid <> pg_backend_pid() AND state <> 'idle'"):
+                    key = (database.removeprefix("glu_bench_"), state, wait if state == "active" else "in app",
+                           query if state == "active" else "")
+                    self.counts[key] = self.counts.get(key, 0) + 1
+
+    def summary(self, top: int = 10) -> list[dict]:
+        """The commonest states, as average backends in them (samples / rounds)."""
+        ranked = sorted(self.counts.items(), key=lambda item: -item[1])[:top]
+        return [{"database": db, "state": state, "wait": wait, "statement": statement,
+                 "backends": round(n / max(self.rounds, 1), 2)} for (db, state, wait, statement), n in ranked]
+
+
+# --- CPU by process, while a load runs -----------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def cpu_snapshot(running: dict) -> dict:
+    """CPU seconds so far: each server's gunicorn (master and workers), each consumer, PostgreSQL, this process."""
+    import resource
+
+    taken: dict[str, float] = {}
+    for name, server in running.items():
+        pids = [server.process.pid] + (workers(server.process.pid) if isinstance(server, Server) else [])
+        taken[name] = sum(_proc_ticks(pid) for pid in pids) / CLOCK_TICKS
+    postgres = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    postgres += _proc_ticks(int(entry.name))
+    taken["postgresql"] = postgres / CLOCK_TICKS
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    taken["bench (probe thread)"] = own.ru_utime + own.ru_stime
+    taken["wrk"] = children.ru_utime + children.ru_stime  # the bench's finished children: wrk
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    taken["machine"] = (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) / CLOCK_TICKS  # all but idle, iowait
+    taken["wall"] = time.monotonic()
+    return taken
+
+
+def cpu_cores(before: dict, after: dict) -> dict:
+    """Cores used by each process group between two snapshots (seconds of CPU per second)."""
+    wall = after["wall"] - before["wall"]
+    used = {name: round((after[name] - before[name]) / wall, 2) for name in after if name != "wall"}
+    used["rest of the machine"] = round(used["machine"] - sum(v for k, v in used.items() if k != "machine"), 2)
+    return used
 
 
 def step_endpoints() -> None:
@@ -261,13 +630,50 @@ def step_endpoints() -> None:
         ids = write_lines("open-offerings.txt", fx["open_offering_ids"])
         token = hr_token(fx["hr_organisation"])
         run_tag = secrets.token_hex(3)
+        consumers = {name: running[name] for name in ("jobs-enrolment", "jobs-catalogue")}
+        log_offsets = {name: log_size(consumer) for name, consumer in consumers.items()}
+        log("post_enrolment: seat-count lag with no load")
+        with LagProbe(fx, enrolment, f"{run_tag}-idle") as idle_probe:
+            time.sleep(IDLE_PROBE_SECONDS)
+        probes: list[LagProbe] = []
 
         def post(duration=DURATION, round_no=0):
             tag = f"{run_tag}-{round_no if duration == DURATION else 'w'}"
-            return wrk(enrolment, "enrol.lua", [str(ids), token, tag], duration)
+            if duration != DURATION:  # the warm-up: no probe
+                result = wrk(enrolment, "enrol.lua", [str(ids), token, tag], duration)
+                result["outbox_drain"] = wait_for_outbox(fx)
+                return result
+            before, wal_before = cpu_snapshot(running), wal_snapshot()
+            with LagProbe(fx, enrolment, tag) as probe, ActivitySampler() as activity:
+                result = wrk(enrolment, "enrol.lua", [str(ids), token, tag], duration)
+            result["cpu_cores"] = cpu_cores(before, cpu_snapshot(running))
+            result["wal_per_post"] = wal_per_request(wal_before, wal_snapshot(),
+                                                     result["requests"] + len(probe.posts))
+            result["postgresql_activity"] = activity.summary()
+            probes.append(probe)
+            result["lag"] = lag_summary([probe])
+            # The outbox empties before the next bare run, which would otherwise share the cores with it.
+            result["outbox_drain"] = wait_for_outbox(fx)
+            log(f"post_enrolment: round {round_no + 1}: lag p50 {result['lag']['p50_ms']} ms, p99 "
+                f"{result['lag']['p99_ms']} ms, max {result['lag']['max_ms']} ms, {result['lag']['samples']} "
+                f"samples, {result['lag']['timeouts']} timeouts; outbox drained in "
+                f"{result['outbox_drain']['seconds']} s")
+            return result
 
+        started = datetime.now(UTC)
         results["post_enrolment"] = interleaved("post_enrolment", bare, post)
-        results["post_enrolment"]["status_check"] = check_post(fx, run_tag)
+        post_result = results["post_enrolment"]
+        post_result["measured_utc"] = [f"{started:%Y-%m-%d %H:%M:%S}", f"{datetime.now(UTC):%H:%M:%S}"]
+        post_result["status_check"] = check_post(fx, run_tag)
+        post_result["lag"] = lag_summary(probes)
+        post_result["lag_idle"] = lag_summary([idle_probe])
+        post_result["lag_api_check"] = api_check(fx, catalogue)
+        post_result["cpu_cores"] = {name: statistics.median(run["cpu_cores"][name] for run in
+                                                            post_result["runs"]["target"])
+                                    for name in post_result["runs"]["target"][0]["cpu_cores"]}
+        post_result["consumers"] = outbox_check(fx, [*fx["open_offering_ids"], fx["probe_offering_id"]])
+        post_result["consumers"]["logs"] = {name: consumer_log(consumer, log_offsets[name])
+                                            for name, consumer in consumers.items()}
     save("endpoints", results)
 
 
@@ -313,20 +719,29 @@ def explain_search(fx: dict) -> list[tuple[str, str]]:
     return plans
 
 
-def profile(name: str, servers_to_profile: list[Server], run_load, seconds: int = DURATION) -> dict:
-    """py-spy samples the workers while wrk runs; returns where the time goes, by library and by function."""
+def profile(name: str, servers_to_profile: list[Server], run_load, seconds: int = DURATION,
+            separately: list[Server | Consumer] = ()) -> dict:
+    """py-spy samples the workers while wrk runs; returns where the time goes, by library and by function.
+
+    `servers_to_profile` are summarised together; each of `separately` on its own, under "separately":
+    a server's workers as above, a job consumer on the CPU only (without --idle: its threads wait for
+    jobs in the same calls a job waits for PostgreSQL in, so idle time could not be told apart).
+    """
     py_spy = BIN / "py-spy"
     if not py_spy.exists():
         return {"error": "py-spy is not installed (pip install -e '.[bench]')"}
-    outputs, processes = [], []
-    for server in servers_to_profile:
+    outputs: dict[str, list[Path]] = {}
+    processes = []
+    for group, profiled in [(None, server) for server in servers_to_profile] + [(p.name, p) for p in separately]:
         # Each worker with --idle, so time spent waiting for PostgreSQL or the catalogue counts; a worker
         # waiting for its next request (gunicorn's accept loop) is dropped in summarise_profile.
-        for worker in workers(server.process.pid):
-            out = WORK / f"profile-{name}-{server.name}-{worker}.txt"
-            outputs.append(out)
+        idle = ["--idle"] if isinstance(profiled, Server) else []
+        pids = workers(profiled.process.pid) if isinstance(profiled, Server) else [profiled.process.pid]
+        for pid in pids:
+            out = WORK / f"profile-{name}-{profiled.name}-{pid}.txt"
+            outputs.setdefault(group, []).append(out)
             processes.append(subprocess.Popen(
-                [str(py_spy), "record", "--pid", str(worker), "--idle", "--rate", "200",
+                [str(py_spy), "record", "--pid", str(pid), *idle, "--rate", "200",
                  "--duration", str(seconds), "--format", "raw", "--output", str(out), "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(1)
@@ -336,7 +751,11 @@ def profile(name: str, servers_to_profile: list[Server], run_load, seconds: int 
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
-    return summarise_profile([out for out in outputs if out.exists()])
+    existing = {group: [out for out in outs if out.exists()] for group, outs in outputs.items()}
+    summary = summarise_profile(existing.pop(None, []))
+    if existing:
+        summary["separately"] = {group: summarise_profile(outs) for group, outs in existing.items()}
+    return summary
 
 
 def workers(master: int) -> list[int]:
@@ -407,7 +826,15 @@ def summarise_profile(files: list[Path]) -> dict:
 
 def step_report() -> None:
     fx = fixtures("100k")
-    scaling = json.loads((WORK / "results-scaling.json").read_text())
+    scaling_file = WORK / "results-scaling.json"
+    if scaling_file.exists():
+        scaling = json.loads(scaling_file.read_text())
+    else:  # `scaling` was not run this time: keep the figures of the last run that did, and say so
+        previous = json.loads((BENCH / "results.json").read_text())
+        scaling = previous["scaling"]
+        scaling.setdefault("measured_at", previous.get("machine", {}).get("date") or _date_in_results())
+        scaling["kept_from_earlier_run"] = True
+        log(f"no results-scaling.json: keeping the scaling figures in bench/results.json ({scaling['measured_at']})")
     endpoints = json.loads((WORK / "results-endpoints.json").read_text())
     log("EXPLAIN ANALYZE of the search at 100k")
     plans = explain_search(fx)
@@ -427,19 +854,41 @@ def step_report() -> None:
         log("profiling POST /enrolments")
         ids = write_lines("open-offerings.txt", fx["open_offering_ids"])
         token, tag = hr_token(fx["hr_organisation"]), "prof-" + secrets.token_hex(3)
-        profiles["post_enrolment"] = profile("post_enrolment", [enrolment, catalogue], lambda duration=DURATION,
-                                             round_no=0: wrk(enrolment.url, "enrol.lua", [str(ids), token, tag],
-                                                             duration))
+        profiles["post_enrolment"] = profile(
+            "post_enrolment", [enrolment], lambda duration=DURATION, round_no=0: wrk(
+                enrolment.url, "enrol.lua", [str(ids), token, tag], duration),
+            separately=[catalogue, running["jobs-enrolment"]])
     save("profiles", profiles)
+    write_report(machine(), fx, scaling, endpoints, plans, profiles, settings())
+
+
+def step_render() -> None:
+    """bench/RESULTS.md again from bench/results.json (after editing analysis.md or report.py); measures nothing."""
+    data = json.loads((BENCH / "results.json").read_text())
+    fx = fixtures("100k")
+    plans = [tuple(plan) for plan in data.get("explain") or []] or explain_search(fx)
+    write_report(data["machine"], fx, data["scaling"], data["endpoints"], plans, data["profiles"], data["settings"])
+
+
+def write_report(machine_info: dict, fx: dict, scaling: dict, endpoints: dict, plans: list, profiles: dict,
+                 settings_used: dict) -> None:
     from bench import report
 
     search_chart(scaling)
-    text = report.render(machine(), fx, {size: fixtures(size) for size in SIZES}, scaling, endpoints, plans,
-                         profiles, settings())
+    text = report.render(machine_info, fx, {size: fixtures(size) for size in SIZES}, scaling, endpoints, plans,
+                         profiles, settings_used)
     (BENCH / "RESULTS.md").write_text(text)
-    (BENCH / "results.json").write_text(json.dumps({"scaling": scaling, "endpoints": endpoints,
-                                                    "profiles": profiles, "settings": settings()}, indent=1))
-    log(f"wrote {BENCH / 'RESULTS.md'} and {BENCH / 'search-scaling.png'}")
+    (BENCH / "results.json").write_text(json.dumps({
+        "machine": machine_info, "scaling": scaling, "endpoints": endpoints, "profiles": profiles,
+        "explain": plans, "settings": settings_used}, indent=1))
+    log(f"wrote {BENCH / 'RESULTS.md'}, {BENCH / 'results.json'} and {BENCH / 'search-scaling.png'}")
+
+
+def _date_in_results() -> str:
+    """The date of the run that wrote bench/RESULTS.md (for results.json files older than their "machine" key)."""
+    text = (BENCH / "RESULTS.md").read_text() if (BENCH / "RESULTS.md").exists() else ""
+    return next((line.split("**Date:**", 1)[1].strip() for line in text.splitlines() if "**Date:**" in line),
+                "an earlier run")
 
 
 def search_chart(scaling: dict) -> None:
@@ -466,16 +915,19 @@ def machine() -> dict:
     with psycopg.connect(f"{PG}/postgres") as conn:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]
     wrk_version = subprocess.run([ensure_wrk(), "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(), "cpu": cpu,
-            "memory_gib": round(int(memory) / 1024 / 1024, 1), "python": platform.python_version(),
+    from bench.report import _git
+
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "code": _git(), "cores": os.cpu_count(),
+            "cpu": cpu, "memory_gib": round(int(memory) / 1024 / 1024, 1), "python": platform.python_version(),
             "postgresql": pg_version, "wrk": wrk_version.strip(), "kernel": platform.release()}
 
 
-STEPS = {"generate": step_generate, "scaling": step_scaling, "endpoints": step_endpoints, "report": step_report}
+STEPS = {"generate": step_generate, "scaling": step_scaling, "endpoints": step_endpoints, "report": step_report,
+         "render": step_render}
 
 if __name__ == "__main__":
     WORK.mkdir(parents=True, exist_ok=True)
-    for step in sys.argv[1:] or list(STEPS):
+    for step in sys.argv[1:] or [step for step in STEPS if step != "render"]:
         started = time.monotonic()
         log(f"step {step}")
         STEPS[step]()
