@@ -86,6 +86,7 @@ from huey.storage import PostgresStorage, SqliteStorage
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from shared.db import POSTGRES_CONNECT_ARGS
 from shared.observability import configure_logging
 
 log = logging.getLogger("glu.jobs")
@@ -102,11 +103,6 @@ _SQLITE_PREFIX = "sqlite:///"
 # workers wait on LISTEN/NOTIFY, and the delay only paces retries after a storage error.
 SQLITE_POLL_SECONDS = (0.1, 0.5)
 POSTGRES_ERROR_DELAY_SECONDS = (0.1, 10.0)
-# libpq settings for huey's connections, each unless JOBS_URL gives its own (?connect_timeout=10): an
-# unreachable server fails an enqueue in seconds rather than hanging a request, and a half-open
-# connection (a server gone without closing it) is given up in seconds, not after ~15 minutes.
-POSTGRES_CONNECT_ARGS = {"connect_timeout": 3, "tcp_user_timeout": 10_000, "keepalives": 1, "keepalives_idle": 30,
-                         "keepalives_interval": 10, "keepalives_count": 3}
 # Below compose's stop_grace_period (40 s), like gunicorn's graceful_timeout.
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
 

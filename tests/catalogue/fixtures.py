@@ -5,7 +5,7 @@ Used by the catalogue's tests and, through the enrolment's conftest, as the cata
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import flask_migrate
 import pytest
@@ -25,6 +25,17 @@ ADMIN = Actor(role=Role.ADMIN)
 
 __all__ = ["catalogue_database", "catalogue_app", "catalogue_client", "auth", "glu", "make_school", "make_offering",
            "location", "in_days", "offering_data"]
+
+
+def as_json(value):
+    """offering_data() holds datetimes and dates; the API takes ISO 8601 strings."""
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_json(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
 
 
 @pytest.fixture(scope="session")

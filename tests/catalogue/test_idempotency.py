@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -13,19 +13,9 @@ from catalogue import offerings as offerings_module
 from catalogue.models import IdempotencyRecord, Offering, db
 from shared.clock import copenhagen_today
 from shared.db import utcnow
-from tests.catalogue.fixtures import offering_data
+from tests.catalogue.fixtures import as_json, offering_data
 
 PROBLEM = "application/problem+json"
-
-
-def as_json(value):
-    if isinstance(value, dict):
-        return {key: as_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_json(item) for item in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 @pytest.fixture

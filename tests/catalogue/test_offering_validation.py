@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from shared.clock import copenhagen_today
-from tests.catalogue.fixtures import in_days, offering_data, stored_offerings
+from tests.catalogue.fixtures import as_json, in_days, offering_data, stored_offerings
 
 PROBLEM = "application/problem+json"
 HUGE_ID = 99999999999999999999
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-def as_json(value):
-    """offering_data() holds datetimes and dates; the API takes ISO 8601 strings."""
-    if isinstance(value, dict):
-        return {key: as_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_json(item) for item in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
 
 def body_for(school: dict, **overrides) -> dict:
     return as_json(offering_data(school, **overrides))

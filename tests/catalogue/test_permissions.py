@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from shared.auth import AUDIENCE, Role, issue_token, read_token
 from shared.clock import copenhagen_today
-from tests.catalogue.fixtures import in_days, location, offering_data, stored_offerings
+from tests.catalogue.fixtures import as_json, in_days, location, offering_data, stored_offerings
 from tests.conftest import TOKEN_SECRET
 
 PROBLEM = "application/problem+json"
@@ -17,16 +17,6 @@ OTHER_SECRET = "another-secret-" + "y" * 32
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-def as_json(value):
-    if isinstance(value, dict):
-        return {key: as_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_json(item) for item in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
 
 def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)[:2000]

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import date, datetime
 
 import flask_migrate
 import httpx
@@ -43,7 +42,7 @@ from shared.auth import Role, issue_token
 from shared.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS, engine_options, normalise_database_url
 from shared.errors import DATABASE_RETRY_AFTER_SECONDS, database_unavailable_response, is_database_unavailable
 from shared.schemas import OfferingSchema, ProviderSchema
-from tests.catalogue.fixtures import ADMIN, location, offering_data
+from tests.catalogue.fixtures import ADMIN, as_json, location, offering_data
 from tests.conftest import TOKEN_SECRET, empty_tables
 
 PROBLEM = "application/problem+json"
@@ -338,16 +337,6 @@ def services(proxy, outage_databases) -> Iterator[Services]:
 
 def bearer(role: Role, **scope) -> dict:
     return {"Authorization": f"Bearer {issue_token(TOKEN_SECRET, role, **scope)}"}
-
-
-def as_json(value):
-    if isinstance(value, dict):
-        return {key: as_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_json(item) for item in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def timed(call: Callable):
