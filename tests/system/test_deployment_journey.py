@@ -9,9 +9,14 @@ enrolment follow again. Nothing here reaches into a process: every step is an HT
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -201,3 +206,68 @@ def test_school_publishes_hr_enrols_the_school_moves_and_cancels(system, http, h
     ours = [delivery for delivery in deliveries if delivery["offering_id"] == offering["id"]]
     assert len(ours) == 2, ours
     assert all(delivery["delivered_at"] and delivery["attempts"] == 1 for delivery in ours), ours
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's worker processes."""
+    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
+def test_a_worker_killed_during_enrolments_loses_no_acknowledged_enrolment(system, http, headers):
+    """kill -9 of an enrolment worker mid-load: every 201 stays, nobody is enrolled twice, no seat counted twice.
+
+    Each client retries a failed request with its Idempotency-Key, as the README tells clients to:
+    a request the dead worker had committed replays its answer, one it had not runs afresh.
+    """
+    catalogue, enrolment = system.catalogue_url, system.enrolment_url
+    school, hr = headers(Role.SCHOOL, provider_id=SCHOOL), headers(Role.HR, organisation=ORGANISATION)
+    provider = next(item for item in http.get(f"{catalogue}/providers").json()["items"] if item["id"] == SCHOOL)
+    day = copenhagen_today() + timedelta(days=70)
+    offering = http.post(f"{catalogue}/offerings", headers=school, json={
+        "module": "GLU-2", "location_id": provider["locations"][0]["id"],
+        "sessions": [{"starts_at": local(day, 8, 30).isoformat(), "ends_at": local(day, 15, 30).isoformat()}],
+        "capacity": 10, "min_participants": 1, "price_dkk": 3250,
+        "enrolment_deadline": (day - timedelta(days=14)).isoformat(), "contact_email": "kursus@skole.example",
+        "reference": "SYSTEM-KILL",
+    }).json()
+    people = [f"leder{number}" for number in range(40)]
+    answered: dict[str, dict] = {}
+    retried: list[str] = []
+    enough_sent = threading.Event()
+
+    def enrol(name: str) -> None:
+        body = {"offering_id": offering["id"], "participant": {"name": name, "email": f"{name}@randers.example"}}
+        with httpx.Client(timeout=15.0) as client:
+            for _ in range(10):  # bounded: a worker is back within seconds
+                try:
+                    response = client.post(f"{enrolment}/enrolments", json=body,
+                                           headers={**hr, "Idempotency-Key": f"kill-{name}"})
+                except httpx.TransportError:
+                    retried.append(name)
+                    continue
+                if response.status_code in (502, 503):
+                    retried.append(name)
+                    continue
+                assert response.status_code == 201, response.text
+                answered[name] = response.json()
+                if len(answered) >= 8:
+                    enough_sent.set()
+                return
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(enrol, name) for name in people]
+        assert enough_sent.wait(60)
+        os.kill(worker_pids(system.processes["enrolment"].pid)[0], signal.SIGKILL)
+        for future in futures:
+            future.result()
+
+    assert sorted(answered) == sorted(people), f"never acknowledged: {set(people) - set(answered)}"
+    ids = {name: answer["id"] for name, answer in answered.items()}
+    assert len(set(ids.values())) == len(people)  # nobody enrolled twice, every 201 its own enrolment
+    listed = http.get(f"{enrolment}/enrolments", params={"offering_id": offering["id"], "per_page": 100},
+                      headers=hr).json()
+    assert {item["id"] for item in listed["items"]} == set(ids.values())  # no acknowledged 201 lost
+    confirmed = [item for item in listed["items"] if item["status"] == "confirmed"]
+    positions = sorted(item["waitlist_position"] for item in listed["items"] if item["status"] == "waitlisted")
+    assert (len(confirmed), positions) == (10, list(range(1, 31)))
+    poll("the seat counts in the catalogue", lambda: seat_counts(http, catalogue, offering) == (0, 30) or None)
