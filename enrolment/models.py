@@ -171,7 +171,9 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "due_at", sqlite_where=text("delivered_at IS NULL"),
+        # The deliverer asks for the due messages of the kinds it can deliver: seat counts alone
+        # while mail cannot be sent, without reading through the mail that waits meanwhile.
+        Index("ix_outbox_due", "kind", "due_at", sqlite_where=text("delivered_at IS NULL"),
               postgresql_where=text("delivered_at IS NULL")),
     )
 

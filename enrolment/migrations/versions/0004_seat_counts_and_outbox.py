@@ -38,7 +38,7 @@ def upgrade():
     op.execute("UPDATE outbox SET due_at = created_at WHERE delivered_at IS NULL")
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.alter_column('kind', server_default=None, existing_type=sa.String(length=20))
-        batch_op.create_index('ix_outbox_due', ['due_at'], unique=False,
+        batch_op.create_index('ix_outbox_due', ['kind', 'due_at'], unique=False,
                               sqlite_where=sa.text('delivered_at IS NULL'),
                               postgresql_where=sa.text('delivered_at IS NULL'))
 
