@@ -147,7 +147,8 @@ def test_a_job_enqueued_runs_soon_in_a_fresh_app_context_with_its_arguments(make
     assert first[0] is jobs.app and second[0] is jobs.app
     assert first[1] == {"offering_id": 7, "id": 3, "eta": "in a minute", "retries": ["a", "b"], "pair": [1, 2]}
     assert second[1] == {"offering_id": 8}
-    assert first[2] - enqueued < 1.0  # polling on SQLite, LISTEN/NOTIFY on PostgreSQL
+    # Soon, not at the next idle poll of huey's default 10 s; how soon is for make bench (a shared machine).
+    assert first[2] - enqueued < 5.0  # polling on SQLite, LISTEN/NOTIFY on PostgreSQL
     assert jobs.queue_depth() == 0
 
 
@@ -478,7 +479,7 @@ def test_python_m_shared_jobs_runs_the_jobs_and_finishes_the_running_one_when_st
         jobs.huey.storage.close()
 
     assert quick.read_text() == "hej from tiny_jobs_app"
-    assert latency < 1.0
+    assert latency < 5.0  # soon (how soon is measured in make bench, not here)
     assert returncode == 0
     assert slow.read_text() == "færdig from tiny_jobs_app", "the running job finished before the consumer stopped"
     lines = [json.loads(line) for line in stderr.read_text().splitlines() if line.strip()]  # JSON, every line
