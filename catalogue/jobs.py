@@ -18,7 +18,7 @@ from shared.transaction import commit
 
 
 def register_jobs(app: Flask, jobs: Jobs) -> None:
-    jobs.task(DELIVER_JOB, deliver_webhooks)
+    jobs.task(DELIVER_JOB, deliver_webhooks, coalesce=True)
     jobs.periodic(f"{DELIVER_JOB}-sweep", deliver_webhooks, minute="*")
     jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="40")
 

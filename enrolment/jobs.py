@@ -22,7 +22,7 @@ from shared.transaction import commit
 
 
 def register_jobs(app: Flask, jobs: Jobs) -> None:
-    jobs.task(outbox.DELIVER_JOB, deliver_outbox)
+    jobs.task(outbox.DELIVER_JOB, deliver_outbox, coalesce=True)
     jobs.periodic(f"{outbox.DELIVER_JOB}-sweep", deliver_outbox, minute="*")
     jobs.periodic("sync-changes", sync_changes, minute="*")
     jobs.periodic("sync-seats", sync_seats, minute="17")

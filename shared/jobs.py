@@ -81,6 +81,7 @@ from flask import Flask
 from huey import MemoryHuey, PostgresHuey, SqliteHuey, crontab
 from huey import signals as huey_signals
 from huey.api import Huey, Task
+from huey.constants import EmptyData
 from huey.consumer import Consumer, Scheduler
 from huey.storage import PostgresStorage, SqliteStorage
 from prometheus_client import CollectorRegistry, generate_latest
@@ -107,6 +108,11 @@ POSTGRES_ERROR_DELAY_SECONDS = (0.1, 10.0)
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
 
 _CLAIM_PREFIX = "glu.periodic:"
+_WAITING_PREFIX = "glu.waiting:"
+# A coalesced job's mark older than this is taken for a run that was lost (its consumer killed after
+# taking it, before clearing the mark): the next enqueue adds a run again. A run merely waiting this
+# long in a busy queue gets a second one beside it, which is harmless.
+COALESCE_STALE_SECONDS = 10.0
 _CLAIM_KEPT = timedelta(hours=1)
 _CLAIM_SWEEP_EVERY = timedelta(minutes=10)
 _COUNT_PREFIX = "glu.jobs_total:"
@@ -120,6 +126,7 @@ class Jobs:
         self.service = service
         self.huey = huey
         self._wrappers: dict[str, object] = {}
+        self._coalesced: set[str] = set()
         self._schema_ready = not _is_sql(huey.storage)
         self._schema_lock = threading.Lock()
         # Periodic slots this process has already tried to claim (the scheduler asks every second).
@@ -130,10 +137,21 @@ class Jobs:
     # --- Registering ---------------------------------------------------------------------------------
 
     def task(self, name: str, function: Callable[..., object], *, retries: int = 8, retry_delay: float = 1.0,
-             retry_backoff: float = 2.0) -> None:
-        """Register `function` as the job `name`: run with the enqueued keyword arguments, retried when it raises."""
+             retry_backoff: float = 2.0, coalesce: bool = False) -> None:
+        """Register `function` as the job `name`: run with the enqueued keyword arguments, retried when it raises.
+
+        `coalesce=True` is for a job without arguments that does whatever is due (the outbox's
+        delivery): at most one run of it waits in the queue. Enqueueing it while a run waits and has
+        not started adds nothing, because that run will see what the caller committed: it clears
+        its mark as it starts, before it reads. Under load one run then serves many commits. The
+        mark is a key in huey's key-value table set with `put_if_empty`; one older than
+        `COALESCE_STALE_SECONDS` (its run lost with a killed consumer) counts as absent.
+        """
+        self._new_name(name)
+        if coalesce:
+            self._coalesced.add(name)
         wrapper = self.huey.task(retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
-                                 name=self._new_name(name))(self._in_app_context(function))
+                                 name=name)(self._in_app_context(function, coalesced_as=name if coalesce else None))
         self._wrappers[name] = wrapper
 
     def periodic(self, name: str, function: Callable[[], object], **crontab_fields: str | int) -> None:
@@ -161,11 +179,14 @@ class Jobs:
             raise ValueError(f"job {name!r} is registered already")
         return name
 
-    def _in_app_context(self, function: Callable[..., object]) -> Callable[..., object]:
-        app = self.app
+    def _in_app_context(self, function: Callable[..., object], coalesced_as: str | None = None
+                        ) -> Callable[..., object]:
+        app, storage = self.app, self.huey.storage
 
         # Defined here, so huey registers every job as "shared.jobs.<name>" wherever its function lives.
         def run(**kwargs):
+            if coalesced_as is not None:
+                storage.pop_data(_waiting_key(coalesced_as))  # from now on an enqueue adds a run again
             with app.app_context():
                 return function(**kwargs)
 
@@ -175,9 +196,31 @@ class Jobs:
 
     def enqueue(self, name: str, /, **kwargs) -> None:
         """Run the job `name` soon (in immediate mode: now) with these keyword arguments (JSON values)."""
+        if name in self._coalesced and kwargs:
+            raise TypeError(f"job {name!r} is coalesced: it takes no arguments")
         task = self._task(name, kwargs)
         self._ensure_schema()
-        self.huey.enqueue(task)
+        if name not in self._coalesced:
+            self.huey.enqueue(task)
+        elif self._mark_waiting(name):
+            try:
+                self.huey.enqueue(task)
+            except Exception:
+                self.huey.storage.pop_data(_waiting_key(name))
+                raise
+
+    def _mark_waiting(self, name: str) -> bool:
+        """Mark a run of the coalesced job `name` as waiting; False if one waits already."""
+        storage, key, now = self.huey.storage, _waiting_key(name), time.time()
+        if storage.put_if_empty(key, repr(now).encode()):
+            return True
+        marked = storage.peek_data(key)
+        if marked is EmptyData:  # the waiting run started in between
+            return storage.put_if_empty(key, repr(now).encode())
+        if now - float(marked) < COALESCE_STALE_SECONDS:
+            return False
+        storage.put_data(key, repr(now).encode())
+        return True
 
     def schedule(self, name: str, eta: datetime, /, **kwargs) -> None:
         """Run the job `name` once at `eta`, an aware datetime (one already past runs at once)."""
@@ -499,6 +542,10 @@ def _is_sql(storage) -> bool:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _waiting_key(name: str) -> str:
+    return f"{_WAITING_PREFIX}{name}"
 
 
 def _claim_key(name: str, slot: datetime) -> str:

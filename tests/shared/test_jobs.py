@@ -187,6 +187,60 @@ def test_a_failing_job_is_retried_with_growing_delays_then_logged_and_counted_fa
     assert not [record for record in caplog.records if "Unhandled exception in task" in record.getMessage()]
 
 
+# --- Coalesced jobs ----------------------------------------------------------------------------------------
+
+
+def test_a_coalesced_job_waits_in_the_queue_once_however_often_it_is_enqueued(make_jobs, jobs_url):
+    jobs = make_jobs(jobs_url)
+    runs = []
+
+    def deliver():
+        runs.append(utcnow())
+        if len(runs) == 1:
+            jobs.enqueue("deliver")  # a commit while the run is under way: it may have read too early
+
+    jobs.task("deliver", deliver, coalesce=True)
+    for _ in range(3):
+        jobs.enqueue("deliver")
+    assert jobs.queue_depth() == 1
+
+    worker_turn(jobs, utcnow())
+    assert len(runs) == 1
+    assert jobs.queue_depth() == 1, "the run cleared its mark as it started, so the commit during it queued one"
+    jobs.enqueue("deliver")
+    run_queue(jobs, utcnow())
+    assert len(runs) == 2 and jobs.queue_depth() == 0
+    jobs.enqueue("deliver")
+    assert jobs.queue_depth() == 1
+    with pytest.raises(TypeError, match="coalesced"):
+        jobs.enqueue("deliver", offering_id=1)
+
+
+def test_a_coalesced_run_lost_with_its_consumer_is_queued_again_once_its_mark_is_stale(make_jobs, jobs_url,
+                                                                                         monkeypatch):
+    jobs = make_jobs(jobs_url)
+    jobs.task("deliver", lambda: None, coalesce=True)
+    jobs.enqueue("deliver")
+    jobs.huey.dequeue()  # taken by a consumer that was killed before the run began
+    jobs.enqueue("deliver")
+    assert jobs.queue_depth() == 0, "the mark is fresh: the run is taken to be waiting"
+
+    later = time.time() + 11
+    monkeypatch.setattr("shared.jobs.time.time", lambda: later)
+    jobs.enqueue("deliver")
+    jobs.enqueue("deliver")
+    assert jobs.queue_depth() == 1
+
+
+def test_a_coalesced_job_in_immediate_mode_runs_at_every_enqueue(make_jobs):
+    jobs = make_jobs(JOBS_IMMEDIATE=True)
+    runs = []
+    jobs.task("deliver", lambda: runs.append(1), coalesce=True)
+    jobs.enqueue("deliver")
+    jobs.enqueue("deliver")
+    assert runs == [1, 1]
+
+
 # --- ETAs ------------------------------------------------------------------------------------------------
 
 
