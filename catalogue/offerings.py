@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import Location, Module, Offering, Session
@@ -130,6 +130,34 @@ def record_seat_counts(db: DbSession, offering_id: int, counts: dict) -> dict:
     if stored is None:
         raise NotFound(f"Udbud {offering_id} findes ikke.")
     return {"taken": stored.seats_taken, "waitlisted": stored.waitlist_length, "version": stored.seats_version}
+
+
+def record_many_seat_counts(db: DbSession, reports: list[dict]) -> tuple[list[dict], list[int]]:
+    """`record_seat_counts` for several offerings in one transaction: (the counts each now holds, unknown ids).
+
+    The same conditional UPDATE for each offering, executed in the order of their ids, so two
+    deliveries sending overlapping offerings lock the rows in the same order and cannot deadlock.
+    Then one SELECT reads what every offering holds, whether its report was newer or ignored.
+    """
+    newest = {}
+    for report in sorted(reports, key=lambda report: (report["offering_id"], report["version"])):
+        newest[report["offering_id"]] = report  # of two reports for one offering, the higher version
+    ids = [offering_id for offering_id in newest if offering_id <= MAX_ID]
+    stored = {}
+    if ids:
+        table = Offering.__table__
+        db.execute(update(table).where(table.c.id == bindparam("offering"), table.c.seats_version < bindparam("new"))
+                   .values(seats_taken=bindparam("taken"), waitlist_length=bindparam("waitlisted"),
+                           seats_version=bindparam("new")),
+                   [{"offering": offering_id, "taken": newest[offering_id]["taken"],
+                     "waitlisted": newest[offering_id]["waitlisted"], "new": newest[offering_id]["version"]}
+                    for offering_id in ids])
+        rows = db.execute(select(table.c.id, table.c.seats_taken, table.c.waitlist_length, table.c.seats_version)
+                          .where(table.c.id.in_(ids)))
+        stored = {row.id: {"offering_id": row.id, "taken": row.seats_taken, "waitlisted": row.waitlist_length,
+                           "version": row.seats_version} for row in rows}
+    return ([stored[offering_id] for offering_id in newest if offering_id in stored],
+            [offering_id for offering_id in newest if offering_id not in stored])
 
 
 def set_sessions(offering: Offering, sessions: list[dict]) -> dict[int, int]:

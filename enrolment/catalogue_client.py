@@ -16,19 +16,19 @@ from marshmallow import ValidationError
 from shared.auth import Role, issue_token
 from shared.errors import NotFound, ServiceUnavailable
 from shared.observability import forwarded_headers
-from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsSchema
+from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsBatchSchema
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 TOKEN_LIFETIME_SECONDS = 12 * 3600
 # One instance of each for every call: building a schema costs more than loading with it.
 _OFFERING_SCHEMA = OfferingSchema()
-_SEAT_COUNTS_SCHEMA = SeatCountsSchema()
+_SEAT_COUNTS_BATCH_SCHEMA = SeatCountsBatchSchema()
 
 
 @dataclass(frozen=True)
 class SeatCounts:
-    """An offering's seat counts as the catalogue takes them (PUT /offerings/{id}/seats)."""
+    """An offering's seat counts as the catalogue takes them (PUT /offerings/seats)."""
 
     taken: int
     waitlisted: int
@@ -67,17 +67,25 @@ class CatalogueClient:
         except (ValueError, ValidationError) as error:
             raise self._unavailable(f"unreadable change feed: {error}") from error
 
-    def put_seat_counts(self, offering_id: int, counts: SeatCounts) -> bool:
-        """Tell the catalogue an offering's seat counts; False (and a log line) if it could not be told."""
-        body = _SEAT_COUNTS_SCHEMA.dump(asdict(counts))
+    def put_seat_counts(self, counts: dict[int, SeatCounts]) -> set[int] | None:
+        """Tell the catalogue these offerings' seat counts in one request (PUT /offerings/seats).
+
+        The ids of the offerings it took them for (unknown ones are left out), or None, with a log
+        line, if it could not be told.
+        """
+        body = _SEAT_COUNTS_BATCH_SCHEMA.dump({"offerings": [{"offering_id": offering_id, **asdict(offering_counts)}
+                                                             for offering_id, offering_counts in counts.items()]})
         try:
-            response = self._request("PUT", f"/offerings/{offering_id}/seats", json=body)
+            response = self._request("PUT", "/offerings/seats", json=body)
         except ServiceUnavailable:
-            return False
+            return None
         if response.status_code != 200:
-            log.warning("Catalogue refused seat counts for offering %s: %s", offering_id, response.status_code)
-            return False
-        return True
+            log.warning("Catalogue refused seat counts for %s offerings: %s", len(counts), response.status_code)
+            return None
+        unknown = set(response.json().get("unknown", []))
+        if unknown:
+            log.warning("Catalogue does not know offerings %s", sorted(unknown))
+        return set(counts) - unknown
 
     def is_reachable(self, timeout: float = 2.0) -> bool:
         """Whether the catalogue answers its /healthz with 200 within `timeout` seconds (for /readyz)."""

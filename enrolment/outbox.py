@@ -4,7 +4,9 @@ Domain code adds messages with `add_mail` and `report_seats` in the transaction 
 causes them (models.OutboxMessage), and asks for the `deliver-outbox` job after the commit
 (shared.transaction.after_commit). The job engine (shared.jobs) runs `deliver_due`: right after
 the commit, and every minute as a sweep for anything a killed worker never enqueued or that must
-be tried again. Delivery is at least once; both receivers make a repeat harmless (the catalogue
+be tried again. The job is coalesced (one run waits in the queue at most), so under load a run
+finds the messages of many commits, and sends the seat counts of all their offerings in one PUT.
+Delivery is at least once; both receivers make a repeat harmless (the catalogue
 ignores seat counts whose version is not newer; a mail carries a Message-ID fixed by its row, so
 a repeat is the same message).
 
@@ -79,9 +81,8 @@ def deliver_due(db: DbSession, catalogue: CatalogueClient, smtp: SmtpSettings | 
     kinds = [SEAT_COUNTS, MAIL] if smtp else [SEAT_COUNTS]
     while True:
         claimed = _claim(db, kinds, now())
-        outcomes = {}
-        for offering_id in sorted({message.offering_id for message in claimed if message.kind == SEAT_COUNTS}):
-            outcomes[SEAT_COUNTS, offering_id] = _send_seat_counts(db, catalogue, offering_id)
+        outcomes = _send_seat_counts(db, catalogue, {message.offering_id for message in claimed
+                                                     if message.kind == SEAT_COUNTS})
         for message in claimed:
             if message.kind == MAIL:
                 outcomes[MAIL, message.id] = _send(lambda m=message: send_mail(m, smtp, smtp_factory))
@@ -102,13 +103,18 @@ def _claim(db: DbSession, kinds: list[str], now: datetime) -> list:
     return rows
 
 
-def _send_seat_counts(db: DbSession, catalogue: CatalogueClient, offering_id: int) -> str | None:
-    # The counts as committed now, not when the message was written: one PUT says every change so far.
-    row = db.execute(select(OfferingSeats.confirmed, OfferingSeats.waitlisted, OfferingSeats.seats_version)
-                     .where(OfferingSeats.offering_id == offering_id)).one()
+def _send_seat_counts(db: DbSession, catalogue: CatalogueClient, offering_ids: set[int]) -> dict:
+    """One PUT of these offerings' counts; {(SEAT_COUNTS, offering id): error or None}."""
+    if not offering_ids:
+        return {}
+    # The counts as committed now, not when the messages were written: one PUT says every change so far.
+    rows = db.execute(select(OfferingSeats.offering_id, OfferingSeats.confirmed, OfferingSeats.waitlisted,
+                             OfferingSeats.seats_version).where(OfferingSeats.offering_id.in_(offering_ids))).all()
     db.rollback()
-    counts = SeatCounts(taken=row.confirmed, waitlisted=row.waitlisted, version=row.seats_version)
-    return None if catalogue.put_seat_counts(offering_id, counts) else "Kataloget tog ikke imod pladstallene."
+    taken = catalogue.put_seat_counts({row.offering_id: SeatCounts(taken=row.confirmed, waitlisted=row.waitlisted,
+                                                                   version=row.seats_version) for row in rows})
+    return {(SEAT_COUNTS, offering_id): None if taken is not None and offering_id in taken else
+            "Kataloget tog ikke imod pladstallene." for offering_id in offering_ids}
 
 
 def _send(deliver: Callable[[], None]) -> str | None:

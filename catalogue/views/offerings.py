@@ -20,6 +20,8 @@ from shared.schemas import (
     OfferingPatchSchema,
     OfferingQuerySchema,
     OfferingSchema,
+    SeatCountsBatchResultSchema,
+    SeatCountsBatchSchema,
     SeatCountsSchema,
     page_of,
 )
@@ -107,6 +109,22 @@ class OfferingCancellation(MethodView):
         offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"],
                                              webhook=webhooks().enabled)
         return offering
+
+
+@blp.route("/seats")
+class OfferingsSeats(MethodView):
+    @requires(Role.SERVICE, Role.ADMIN)
+    @blp.arguments(SeatCountsBatchSchema)
+    @blp.response(200, SeatCountsBatchResultSchema, description="The counts the offerings now hold")
+    @blp.doc(security=BEARER)
+    def put(self, batch):
+        """Record several offerings' seat counts at once (the enrolment service)
+
+        As `PUT /offerings/{id}/seats` for each, in one transaction. An offering the catalogue does
+        not have is listed under `unknown` and does not stop the others.
+        """
+        stored, unknown = offerings.record_many_seat_counts(db.session, batch["offerings"])
+        return {"offerings": stored, "unknown": unknown}
 
 
 @blp.route("/<int:offering_id>/seats")

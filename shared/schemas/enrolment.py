@@ -162,3 +162,21 @@ class SeatCountsSchema(Schema):
     waitlisted = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100_000))
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=2**62),
                              metadata={"description": "Grows with every change; older counts are ignored"})
+
+
+class OfferingSeatCountsSchema(SeatCountsSchema):
+    offering_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+
+
+class SeatCountsBatchSchema(Schema):
+    """Several offerings' seat counts at once: what one delivery of the enrolment service's outbox found due."""
+
+    offerings = fields.List(fields.Nested(OfferingSeatCountsSchema), required=True,
+                            validate=validate.Length(min=1, max=500))
+
+
+class SeatCountsBatchResultSchema(Schema):
+    offerings = fields.List(fields.Nested(OfferingSeatCountsSchema),
+                            metadata={"description": "The counts each known offering now holds"})
+    unknown = fields.List(fields.Integer(), metadata={"description": "Offerings the catalogue does not have"})
+

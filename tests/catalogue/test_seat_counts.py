@@ -305,9 +305,61 @@ def test_offerings_published_before_the_upgrade_start_with_every_seat_free(app, 
     assert seats_of(client.get(f"/offerings/{offering['id']}").get_json()) == (16, 0)
 
 
+# --- Several offerings at once (what the enrolment service's outbox sends) --------------------------------
+
+
+def put_many(client, headers, *reports):
+    return client.put("/offerings/seats", json={"offerings": [
+        {"offering_id": offering_id, "taken": taken, "waitlisted": waitlisted, "version": version}
+        for offering_id, taken, waitlisted, version in reports]}, headers=headers)
+
+
+def test_counts_of_several_offerings_are_recorded_at_once_and_unknown_ones_named(client, school, make_offering,
+                                                                                  offering, service):
+    other = make_offering(school, capacity=10, first_day=30)
+    put_seats(client, other["id"], service, taken=4, waitlisted=0, version=5)
+
+    response = put_many(client, service, (offering["id"], 3, 0, 1), (other["id"], 1, 0, 2), (999, 1, 0, 1),
+                        (offering["id"], 2, 0, 2))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {
+        "offerings": [{"offering_id": offering["id"], **counts(2, 0, 2)},  # the higher of its two versions
+                      {"offering_id": other["id"], **counts(4, 0, 5)}],  # version 2 is older than the 5 it holds
+        "unknown": [999]}
+    assert listed_seats(client) == {offering["id"]: (14, 0), other["id"]: (6, 0)}
+
+
+@pytest.mark.parametrize("role", ["school", "hr"])
+def test_only_the_service_or_an_admin_may_record_many_seat_counts(client, school, offering, auth, role):
+    scope = {"provider_id": school["id"]} if role == "school" else {"organisation": "791"}
+
+    assert_problem(put_many(client, auth(role, **scope), (offering["id"], 3, 0, 1)), 403)
+    assert_problem(put_many(client, {}, (offering["id"], 3, 0, 1)), 401)
+    assert put_many(client, auth("admin"), (offering["id"], 3, 0, 1)).status_code == 200
+
+
+@pytest.mark.parametrize(("body", "pointer"), [
+    ({"offerings": []}, "/offerings"),
+    ({}, "/offerings"),
+    ({"offerings": [{"offering_id": 0, "taken": 1, "waitlisted": 0, "version": 1}]}, "/offerings/0/offering_id"),
+    ({"offerings": [{"offering_id": 1, "taken": -1, "waitlisted": 0, "version": 1}]}, "/offerings/0/taken"),
+], ids=["empty", "missing", "offering zero", "negative taken"])
+def test_a_bad_batch_is_a_422_naming_the_field_and_records_nothing(client, offering, service, body, pointer):
+    response = client.put("/offerings/seats", json=body, headers=service)
+
+    problem = assert_problem(response, 422)
+    assert pointer in [error["pointer"] for error in problem["errors"]]
+    assert seats_of(client.get(f"/offerings/{offering['id']}").get_json()) == (16, 0)
+
+
 def test_the_api_document_describes_seat_counts(client):
     paths = client.get("/openapi.json").get_json()["paths"]
 
     answer = paths["/offerings/{offering_id}/seats"]["put"]["responses"]["200"]
     assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SeatCounts"}
+    batch = paths["/offerings/seats"]["put"]["responses"]
+    assert batch["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SeatCountsBatchResult"}
+    assert batch["422"] == {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"}
     assert "has_seats" in {parameter["name"] for parameter in paths["/offerings"]["get"]["parameters"]}

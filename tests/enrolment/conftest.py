@@ -34,10 +34,12 @@ class SwitchableTransport(httpx.BaseTransport):
     def __init__(self, catalogue_app):
         self.wsgi = httpx.WSGITransport(app=catalogue_app)
         self.down = False
+        self.sent: list[tuple[str, str]] = []  # (method, path) of each request that reached the catalogue
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("catalogue is down", request=request)
+        self.sent.append((request.method, request.url.path))
         return self.wsgi.handle_request(request)
 
 

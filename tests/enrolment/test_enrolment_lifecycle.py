@@ -261,22 +261,31 @@ def test_catalogue_down_enrolments_into_known_offerings_go_on(client, offering, 
     assert client.get(f"/enrolments/{carla.get_json()['id']}", headers=hr()).get_json()["status"] == "confirmed"
 
 
-def test_seat_counts_reach_the_catalogue_once_it_is_back(app, client, offering, make_organisation, enrol,
-                                                         catalogue_link, catalogue_client):
+def test_seat_counts_reach_the_catalogue_once_it_is_back_in_one_request(app, client, offering, make_organisation,
+                                                                        enrol, catalogue_link, catalogue_client,
+                                                                        make_school, make_offering):
     make_organisation("791")
+    other = make_offering(make_school("Tradium"), module="GLU-4")
     enrol(offering, "Anne")
+    enrol(other, "Anne")
     catalogue_link.down = True
     enrol(offering, "Bent")
+    enrol(offering, "Carla")
+    enrol(other, "Bent")
     stale = catalogue_client.get(f"/offerings/{offering['id']}").get_json()["seats_available"]
 
     catalogue_link.down = False
+    catalogue_link.sent.clear()
     with app.app_context():  # the engine's sweep, once the first retry's backoff is over
-        outbox.deliver_due(db.session, app.extensions["catalogue_client"], None,
-                           now=lambda: utcnow() + outbox.FIRST_RETRY)
+        report = outbox.deliver_due(db.session, app.extensions["catalogue_client"], None,
+                                    now=lambda: utcnow() + outbox.FIRST_RETRY)
 
     assert stale == offering["capacity"] - 1
-    assert catalogue_client.get(f"/offerings/{offering['id']}").get_json()["seats_available"] == \
-        offering["capacity"] - 2
+    now = catalogue_client.get(f"/offerings/{offering['id']}").get_json()
+    assert offering["capacity"] == 2 and (now["seats_available"], now["waitlist_length"]) == (0, 1)
+    assert catalogue_client.get(f"/offerings/{other['id']}").get_json()["seats_available"] == other["capacity"] - 2
+    assert catalogue_link.sent == [("PUT", "/offerings/seats")]  # three messages, two offerings, one request
+    assert (report.delivered, report.failed) == (3, 0)
 
 
 def test_retried_enrolment_with_the_same_key_enrols_once(client, offering, make_organisation, hr):
