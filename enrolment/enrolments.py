@@ -48,9 +48,10 @@ def request_seat(db: DbSession, catalogue: CatalogueClient, offering_id: int, pa
 def _enrol(db: DbSession, organisation: Organisation, offering_seats: OfferingSeats, participant: dict, *,
            source: str, needs_approval: bool) -> Enrolment:
     person, added = find_or_add_participant(db, organisation, participant["name"], participant["email"])
-    if not added:  # someone added just now holds no enrolment yet (and the unique index would refuse one)
-        _require_not_enrolled(db, offering_seats.offering_id, person)
-    enrolment = add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval)
+    # Someone added just now has no places in the offering yet (and the unique index would refuse one).
+    earlier = [] if added else _earlier_places_if_none_active(db, offering_seats.offering_id, person)
+    enrolment = add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval,
+                              earlier=earlier)
     outbox.report_seats(db, offering_seats)
     return enrolment
 
@@ -76,10 +77,12 @@ def lock_open_offering(db: DbSession, catalogue: CatalogueClient, offering_id: i
 
 
 def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Organisation, person: Participant, *,
-                  source: str, needs_approval: bool = False) -> Enrolment:
+                  source: str, needs_approval: bool = False, earlier: list[Enrolment] | None = None) -> Enrolment:
     """Enrol someone not yet enrolled into a locked offering: waiting for approval, or placed in line.
 
-    The caller reports the offering's seats (outbox.report_seats) once it has placed everyone.
+    `earlier` is the person's earlier places in the offering if the caller has read them (the
+    mail's calendar cancels their events); otherwise the mail reads them. The caller reports the
+    offering's seats (outbox.report_seats) once it has placed everyone.
     """
     # `seats` as well as its key: the mail reads the offering from it.
     enrolment = Enrolment(offering_id=offering_seats.offering_id, seats=offering_seats, participant=person,
@@ -91,7 +94,7 @@ def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Or
     else:
         change = seats.place_in_line(db, offering_seats, enrolment)
     db.flush()
-    notices.status_changed(db, [change])
+    notices.status_changed(db, [change], earlier_places=None if earlier is None else {enrolment: earlier})
     return enrolment
 
 
@@ -224,9 +227,16 @@ def _require_open(status: str, deadline: date, today: date) -> None:
 
 
 def _require_not_enrolled(db: DbSession, offering_id: int, participant: Participant) -> None:
-    existing = db.scalar(select(Enrolment.id).where(Enrolment.offering_id == offering_id,
-                                                    Enrolment.participant_id == participant.id,
-                                                    Enrolment.status.in_(ACTIVE_STATUSES)))
-    if existing is not None:
+    _earlier_places_if_none_active(db, offering_id, participant)
+
+
+def _earlier_places_if_none_active(db: DbSession, offering_id: int, participant: Participant) -> list[Enrolment]:
+    """The person's places in the offering, all ended (cancelled, rejected); 409 if one is still active."""
+    places = list(db.scalars(select(Enrolment).where(Enrolment.offering_id == offering_id,
+                                                     Enrolment.participant_id == participant.id)
+                             .order_by(Enrolment.id)))
+    active = next((place for place in places if place.status in ACTIVE_STATUSES), None)
+    if active is not None:
         count_enrolment("duplicate")  # at once: the transaction is rolled back
-        raise Conflict(f"{participant.email} er allerede tilmeldt dette udbud (tilmelding {existing}).")
+        raise Conflict(f"{participant.email} er allerede tilmeldt dette udbud (tilmelding {active.id}).")
+    return places

@@ -12,7 +12,7 @@ a rolled-back change sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -32,49 +32,59 @@ from shared.schemas import OfferingSchema
 WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
           "november", "december")
+# One instance for every load: creating a schema deep-copies all its fields, which costs more than the load.
+_OFFERING_SCHEMA = OfferingSchema()
 
 
-def status_changed(db: DbSession, changes: Iterable[StatusChange]) -> None:
-    """Each person whose place changed status hears of it: confirmed, waitlisted, pending, rejected or cancelled."""
+def status_changed(db: DbSession, changes: Iterable[StatusChange], *,
+                   earlier_places: Mapping[Enrolment, list[Enrolment]] | None = None) -> None:
+    """Each person whose place changed status hears of it: confirmed, waitlisted, pending, rejected or cancelled.
+
+    `earlier_places` holds, for a place whose caller has read them already, the person's earlier
+    places in the same offering; the others are read here.
+    """
     now = utcnow()
     for change in changes:
         if change.before != change.after:
-            _status_mail(db, change.enrolment, change.before, now)
+            earlier = (earlier_places or {}).get(change.enrolment)
+            _status_mail(db, change.enrolment, change.before, now, earlier)
 
 
-def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: datetime) -> None:
-    offering = OfferingSchema().load(enrolment.seats.snapshot)
+def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: datetime,
+                 earlier: list[Enrolment] | None) -> None:
+    offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
     title = f"{offering['module_title']} hos {offering['provider_name']}"
     status = enrolment.status
     if status == "confirmed":
         subject = f"Du har fået en plads: {title}" if before == "waitlisted" else f"Du er tilmeldt: {title}"
         text = "Du har fået en plads på kurset." if before == "waitlisted" else "Din plads på kurset er bekræftet."
-        send(db, enrolment, offering, subject, text, "REQUEST", now)
+        send(db, enrolment, offering, subject, text, "REQUEST", now, earlier=earlier)
     elif status == "waitlisted":
         text = f"Kurset er fuldt, så du står på venteliste som nr. {enrolment.waitlist_position}. Vi skriver, " \
                f"hvis du får en plads."
-        send(db, enrolment, offering, f"Du er på venteliste: {title}", text, None, now)
+        send(db, enrolment, offering, f"Du er på venteliste: {title}", text, None, now, earlier=earlier)
     elif status == "pending_approval":
         send(db, enrolment, offering, f"Din anmodning er modtaget: {title}",
              "Din anmodning om en plads venter på godkendelse fra HR i din organisation. Du får besked, "
-             "når den er behandlet.", None, now)
+             "når den er behandlet.", None, now, earlier=earlier)
     elif status == "rejected":
         send(db, enrolment, offering, f"Ingen plads: {title}", "HR har afvist din anmodning om en plads.",
-             "CANCEL", now)
+             "CANCEL", now, earlier=earlier)
     elif status == "cancelled":
         if offering["status"] == "cancelled":
             reason = offering.get("cancellation_reason")
             text = "Skolen har aflyst kurset" + (f": {reason}" if reason else ".")
-            send(db, enrolment, offering, f"Aflyst: {title}", text, "CANCEL", now)
+            send(db, enrolment, offering, f"Aflyst: {title}", text, "CANCEL", now, earlier=earlier)
         else:
-            send(db, enrolment, offering, f"Afmeldt: {title}", "Din tilmelding er afmeldt.", "CANCEL", now)
+            send(db, enrolment, offering, f"Afmeldt: {title}", "Din tilmelding er afmeldt.", "CANCEL", now,
+                 earlier=earlier)
 
 
 def offering_moved(db: DbSession, enrolments: list[Enrolment]) -> None:
     """A school moved sessions or changed the place: everyone holding or waiting for a place hears of it."""
     now = utcnow()
     for enrolment in enrolments:
-        offering = OfferingSchema().load(enrolment.seats.snapshot)
+        offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
         title = f"{offering['module_title']} hos {offering['provider_name']}"
         send(db, enrolment, offering, f"Ændret tid eller sted: {title}",
              "Skolen har ændret kursets tider eller sted. Se de nye tider herunder; din kalender opdateres.",
@@ -84,7 +94,7 @@ def offering_moved(db: DbSession, enrolments: list[Enrolment]) -> None:
 def place_handed_over(db: DbSession, enrolment: Enrolment, previous: Participant) -> None:
     """HR gave a place to someone else: the newcomer is welcomed, the previous holder's events cancelled."""
     now = utcnow()
-    offering = OfferingSchema().load(enrolment.seats.snapshot)
+    offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
     title = f"{offering['module_title']} hos {offering['provider_name']}"
     send(db, enrolment, offering, f"Du har overtaget en plads: {title}",
          f"HR har givet dig pladsen ({STATUS_LABELS[enrolment.status].lower()}).",
@@ -94,7 +104,7 @@ def place_handed_over(db: DbSession, enrolment: Enrolment, previous: Participant
 
 
 def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text: str, method: str | None,
-         now: datetime, *, participant: Participant | None = None) -> None:
+         now: datetime, *, participant: Participant | None = None, earlier: list[Enrolment] | None = None) -> None:
     """The mail to the place's holder (or to `participant`, who held it before), and with a method one
     iTIP message per session.
 
@@ -103,8 +113,9 @@ def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text
     """
     handed_over = participant is not None
     participant = participant or enrolment.participant
-    events = calendar.enrolment_events(enrolment, now, earlier=_earlier_places(db, participant, enrolment),
-                                       handed_over=handed_over) if method else []
+    if method and earlier is None:
+        earlier = _earlier_places(db, participant, enrolment)
+    events = calendar.enrolment_events(enrolment, now, earlier=earlier, handed_over=handed_over) if method else []
     if method == "REQUEST":
         events = [day for day in events if day.status != "CANCELLED"]
     attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],
