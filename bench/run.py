@@ -48,6 +48,9 @@ DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
+# While working on one figure: BENCH_ONLY=post_enrolment runs only the endpoints named (comma-separated)
+# and keeps the others' results from the previous run.
+ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 WRK_THREADS = 1
 PORTS = {"bare": 5190, "catalogue": 5191, "enrolment": 5192}
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
@@ -621,12 +624,15 @@ def step_endpoints() -> None:
     with servers(fx["catalogue_db"], fx["enrolment_db"]) as running:
         catalogue, enrolment, bare = running["catalogue"].url, running["enrolment"].url, running["bare"]
         detail = [f"/offerings/{i}" for i in fx["detail_offering_ids"]]
-        results["offering_detail"] = interleaved("offering_detail", bare, get_target(catalogue, detail))
-        results["offering_ics"] = interleaved("offering_ics", bare, get_target(catalogue, [p + ".ics" for p in detail]))
-        results["participant_feed"] = interleaved("participant_feed", bare, get_target(
-            enrolment, [f"/feeds/participants/{fx['participant_feed_token']}.ics"]))
-        results["organisation_feed"] = interleaved("organisation_feed", bare, get_target(
-            enrolment, [f"/feeds/organisations/{fx['organisation_feed_token']}.ics"]))
+        gets = {"offering_detail": (catalogue, detail), "offering_ics": (catalogue, [p + ".ics" for p in detail]),
+                "participant_feed": (enrolment, [f"/feeds/participants/{fx['participant_feed_token']}.ics"]),
+                "organisation_feed": (enrolment, [f"/feeds/organisations/{fx['organisation_feed_token']}.ics"])}
+        for name, (url, paths) in gets.items():
+            if not ONLY or name in ONLY:
+                results[name] = interleaved(name, bare, get_target(url, paths))
+        if ONLY and "post_enrolment" not in ONLY:
+            save_endpoints(results)
+            return
         ids = write_lines("open-offerings.txt", fx["open_offering_ids"])
         token = hr_token(fx["hr_organisation"])
         run_tag = secrets.token_hex(3)
@@ -674,6 +680,13 @@ def step_endpoints() -> None:
         post_result["consumers"] = outbox_check(fx, [*fx["open_offering_ids"], fx["probe_offering_id"]])
         post_result["consumers"]["logs"] = {name: consumer_log(consumer, log_offsets[name])
                                             for name, consumer in consumers.items()}
+    save_endpoints(results)
+
+
+def save_endpoints(results: dict) -> None:
+    previous = WORK / "results-endpoints.json"
+    if ONLY and previous.exists():
+        results = {**json.loads(previous.read_text()), **results}
     save("endpoints", results)
 
 
