@@ -14,6 +14,7 @@ from catalogue.models import IdempotencyRecord, db
 from catalogue.notifications import DELIVER_JOB, DeliveryReport
 from shared.idempotency import purge_expired
 from shared.jobs import Jobs
+from shared.mail import register_mail_job
 from shared.transaction import commit
 
 
@@ -21,6 +22,7 @@ def register_jobs(app: Flask, jobs: Jobs) -> None:
     jobs.task(DELIVER_JOB, deliver_webhooks, coalesce=True)
     jobs.periodic(f"{DELIVER_JOB}-sweep", deliver_webhooks, minute="*")
     jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="40")
+    register_mail_job(jobs)
 
 
 def deliver_webhooks() -> DeliveryReport:

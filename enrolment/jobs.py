@@ -14,10 +14,10 @@ from flask import Flask, current_app
 
 from enrolment import change_feed, outbox
 from enrolment.changes import refresh_all
-from enrolment.mail import SmtpSettings
 from enrolment.models import IdempotencyRecord, db
 from shared.idempotency import purge_expired
 from shared.jobs import Jobs
+from shared.mail import SmtpSettings, register_mail_job
 from shared.transaction import commit
 
 
@@ -27,6 +27,7 @@ def register_jobs(app: Flask, jobs: Jobs) -> None:
     jobs.periodic("sync-changes", sync_changes, minute="*")
     jobs.periodic("sync-seats", sync_seats, minute="17")
     jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="30")
+    register_mail_job(jobs)
 
 
 def deliver_outbox() -> outbox.Delivery:

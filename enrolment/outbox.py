@@ -29,9 +29,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from enrolment.catalogue_client import CatalogueClient, SeatCounts
-from enrolment.mail import SmtpSettings, send_mail
 from enrolment.models import OfferingSeats, OutboxMessage
 from shared.db import utcnow
+from shared.mail import PlainMail, SmtpSettings, send_mail
 from shared.transaction import after_commit
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def deliver_due(db: DbSession, catalogue: CatalogueClient, smtp: SmtpSettings | 
                                                      if message.kind == SEAT_COUNTS})
         for message in claimed:
             if message.kind == MAIL:
-                outcomes[MAIL, message.id] = _send(lambda m=message: send_mail(m, smtp, smtp_factory))
+                outcomes[MAIL, message.id] = _send(lambda m=message: send_mail(_mail_of(m), smtp, smtp_factory))
         _record(db, claimed, outcomes, now(), report)
         if len(claimed) < BATCH:
             return report
@@ -115,6 +115,12 @@ def _send_seat_counts(db: DbSession, catalogue: CatalogueClient, offering_ids: s
                                                                    version=row.seats_version) for row in rows})
     return {(SEAT_COUNTS, offering_id): None if taken is not None and offering_id in taken else
             "Kataloget tog ikke imod pladstallene." for offering_id in offering_ids}
+
+
+def _mail_of(row) -> PlainMail:
+    # The Message-ID from the row's creation and id: a resend after a crash is the same message.
+    return PlainMail(row.recipient, row.subject, row.body, row.created_at, f"{row.created_at:%Y%m%d%H%M%S.%f}.{row.id}",
+                     row.calendar, row.calendar_method)
 
 
 def _send(deliver: Callable[[], None]) -> str | None:

@@ -26,19 +26,24 @@ log = logging.getLogger(__name__)
 _JOBS = "glu.jobs_after_commit"
 
 
-def after_commit(session: Session, job: str) -> None:
-    """Enqueue the job named `job` once this transaction has committed (once, however often asked)."""
-    session.info.setdefault(_JOBS, set()).add(job)
+def after_commit(session: Session, job: str, **kwargs) -> None:
+    """Enqueue the job named `job` with these arguments once this transaction has committed.
+
+    Asked twice for the same job with the same arguments, it is enqueued once.
+    """
+    wanted = session.info.setdefault(_JOBS, [])
+    if (job, kwargs) not in wanted:
+        wanted.append((job, kwargs))
 
 
 def commit(session: Session) -> None:
     """Commit, then hand the jobs the transaction asked for to the job engine."""
     session.commit()
-    jobs = session.info.pop(_JOBS, set())
+    wanted = session.info.pop(_JOBS, [])
     engine = current_app.extensions.get("jobs")
-    for job in sorted(jobs):
+    for job, kwargs in wanted:
         try:
-            engine.enqueue(job)
+            engine.enqueue(job, **kwargs)
         except Exception:  # committed work stays committed; the engine's periodic sweep delivers it
             log.exception("Could not enqueue job %s after a commit", job)
 

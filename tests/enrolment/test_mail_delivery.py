@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import socket
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import default as default_policy
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
 import vobject
-from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from enrolment import outbox as outbox_module
-from enrolment.mail import SmtpSettings
 from enrolment.models import OutboxMessage, db
 from shared.db import utcnow
+from shared.mail import SmtpSettings
+from tests.smtp import free_port, running_smtp_server
 
 SENDER = "Kursusafdelingen på Ærø <kurser@glu-aeroe.example>"
 
@@ -34,41 +29,11 @@ def deliver_outbox(app, port: int) -> tuple[int, int]:
         return report.delivered, report.failed
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class KeepMessages:
-    """An aiosmtpd handler that keeps every envelope, with the message's bytes as they arrived."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        parser = BytesParser(policy=default_policy)
-        return [parser.parsebytes(envelope.original_content) for envelope in self.envelopes]
-
-
 @pytest.fixture
 def smtp_server():
     """A real SMTP server on 127.0.0.1: yields (handler, port)."""
-    handler = KeepMessages()
-    server_log = logging.getLogger("mail.log")  # aiosmtpd's: a line per connection, on its own thread
-    level = server_log.level
-    server_log.setLevel(logging.WARNING)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.test")
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
-        server_log.setLevel(level)
+    with running_smtp_server() as server:
+        yield server
 
 
 @pytest.fixture
