@@ -5,16 +5,20 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import Migrate
 
+from catalogue.accounts import CATALOGUE_ACCOUNTS
 from catalogue.jobs import register_jobs
 from catalogue.models import IdempotencyRecord, db
 from catalogue.notifications import WebhookSender
 from shared import health
+from shared.accounts import install_accounts
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.jobs import install_jobs
+from shared.mailbox import install_mailbox
 from shared.observability import install_observability
 from shared.pages import install_pages
+from shared.rate_limits import install_rate_limits
 from shared.response_cache import install_response_cache
 from shared.transaction import install_commit_point
 
@@ -38,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
     install_pages(app)
+    install_rate_limits(app)
+    install_mailbox(app)
+    install_accounts(app, CATALOGUE_ACCOUNTS)
     install_idempotency(app, db, IdempotencyRecord)
     install_commit_point(app, db)
     install_response_cache(app, db)

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from catalogue.models import db
 from catalogue.seed import seed_catalogue
 from shared.clock import copenhagen_today
-from shared.commands import issue_token_command
+from shared.commands import create_admin_command, issue_token_command
 
 
 @click.command("seed")
@@ -36,4 +36,5 @@ def deliver_webhooks_command() -> None:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(issue_token_command)
+    app.cli.add_command(create_admin_command)
     app.cli.add_command(deliver_webhooks_command)

@@ -8,6 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.accounts.models import account_models
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.geography import REGIONS
 from shared.idempotency import idempotency_record_model
@@ -212,3 +213,7 @@ class WebhookDelivery(db.Model):
 
 
 IdempotencyRecord = idempotency_record_model(db)
+
+
+# The schools' people: course administrators and school admins (shared.accounts).
+ACCOUNTS = account_models(db, "provider", "Provider")

@@ -22,7 +22,7 @@ from catalogue.views.offerings import webhooks
 from shared.auth import ANONYMOUS, Role
 from shared.clock import COPENHAGEN, copenhagen_today
 from shared.course_events import place_text
-from shared.errors import Conflict, NotFound, Unauthorized, ValidationFailed, field_errors_from_messages
+from shared.errors import Conflict, Forbidden, Unauthorized, ValidationFailed, field_errors_from_messages
 from shared.geography import REGIONS, region_code
 from shared.links import absolute_url
 from shared.pages import (
@@ -275,32 +275,27 @@ def offering(offering_id: int):
 
 # --- A school's own page --------------------------------------------------------------------------
 
-SIGN_IN = "catalogue_pages.school_sign_in"
 STATUS_SECTIONS = (("draft", "Kladder"), ("published", "Udgivne"), ("cancelled", "Aflyste"))
 
 
 @blp.route("/skole/log-ind", methods=["GET", "POST"])
 def school_sign_in():
-    """Sign in with the school's token; only school tokens are taken here."""
-    next_url = safe_next(request.values.get("next"), url_for(".school"))
+    """Administrators sign in with a token here; everyone else with their e-mail address (/log-ind)."""
+    next_url = safe_next(request.values.get("next"), url_for(".overview"))
     error = None
     if request.method == "POST":
         check_csrf()
         token = request.form.get("token", "").strip()
         if not token:
-            error = "Indsæt skolens adgangsnøgle."
+            error = "Indsæt din adgangsnøgle."
         else:
             try:
-                actor = sign_in(token)
-                if actor.role is not Role.SCHOOL:
-                    raise Unauthorized("Adgangsnøglen er ikke en skoles nøgle. Brug den nøgle, skolen har fået "
-                                       "udleveret.")
-                name = providers.get_provider(db.session, actor.provider_id).name
-            except (Unauthorized, NotFound) as problem:
+                sign_in(token)
+            except (Unauthorized, Forbidden) as problem:
                 sign_out()
                 error = problem.detail
             else:
-                flash(f"Du er logget ind som {name}.")
+                flash("Du er logget ind som administrator.")
                 return redirect(next_url)
     return render_template("catalogue/school_sign_in.html", error=error, next_url=next_url)
 
@@ -310,7 +305,7 @@ def school_sign_out():
     check_csrf()
     sign_out()
     flash("Du er logget ud.")
-    return redirect(url_for(".school_sign_in"))
+    return redirect(url_for("accounts_pages.sign_in"))
 
 
 @blp.route("/skole")
@@ -318,7 +313,7 @@ def school():
     """The signed-in school's offerings in every status, drafts included."""
     actor = require_page_role(Role.SCHOOL)
     if actor is None:
-        return redirect_to_sign_in(SIGN_IN)
+        return redirect_to_sign_in()
     provider = providers.get_provider(db.session, actor.provider_id)
     sections = [
         (status, heading, list(db.session.scalars(
@@ -335,7 +330,7 @@ def school_cancel(offering_id: int):
     check_csrf()
     actor = require_page_role(Role.SCHOOL)
     if actor is None:
-        return redirect(url_for(SIGN_IN, next=url_for(".school")))
+        return redirect(url_for("accounts_pages.sign_in", next=url_for(".school")))
     try:
         data = OfferingCancelSchema().load({"reason": request.form.get("reason", "")})
         cancelled = offerings.cancel_offering(db.session, actor, offering_id, data["reason"] or None,

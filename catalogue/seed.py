@@ -196,6 +196,15 @@ PROVIDERS = (
     ("ZBC", "zbc", "https://www.zbc.dk", ("Slagelse", "Ringsted")),
 )
 
+# Each school's first admin: invented people at the reserved .example domain (listed in the README).
+SCHOOL_ADMINS = {
+    "AMU Nordjylland": "Karen Holm", "EUC Nord": "Jens Bach", "Mercantec": "Mette Lund", "Viden Djurs": "Søren Dahl",
+    "Tradium": "Anne Friis", "AARHUS TECH": "Peter Kjær", "Learnmark Horsens": "Lone Berg", "AMU Syd": "Henrik Vind",
+    "Syddansk Erhvervsskole": "Susanne Skov", "EUC Syd": "Morten Krog", "NEXT Uddannelse København": "Birgitte Hald",
+    "Erhvervsskolen Nordsjælland": "Lars Mølgaard", "EUC Sjælland": "Hanne Bonde", "ZBC": "Thomas Ravn",
+}
+SYSTEM_ADMIN = ("Sys Admin (demo)", "admin@glu-courses.example")
+
 DEMO_OFFERING_COUNT = 150
 DEMO_CANCELLED_COUNT = 5
 DEMO_NOTE = "Eksempeldata: dette udbud er opdigtet til demonstration og er ikke et rigtigt kursus."
@@ -232,6 +241,7 @@ def seed_catalogue(db: DbSession, today: date) -> str:
     modules = [upsert_module(db, programme, position, fields) for position, fields in enumerate(MODULES, 1)]
     providers = {name: upsert_provider(db, name, website, towns) for name, _, website, towns in PROVIDERS}
     db.flush()
+    seed_people(db, {slug: providers[name] for name, slug, _, _ in PROVIDERS})
 
     plans = plan_offerings(rng, today)
     to_cancel = set(rng.sample(range(len(plans)), DEMO_CANCELLED_COUNT))
@@ -249,6 +259,18 @@ def seed_catalogue(db: DbSession, today: date) -> str:
             cancel_offering(db, ADMIN, offering.id, DEMO_CANCELLATION_REASON)
     return (f"{PROGRAMME['code']}: {len(modules)} moduler, {len(providers)} skoler, "
             f"{len(plans)} demo-udbud ({created} nye)")
+
+
+def seed_people(db: DbSession, providers_by_slug: dict[str, Provider]) -> None:
+    """The system administrator and each school's admin (admin@<slug>.example), unless there already."""
+    from catalogue.accounts import CATALOGUE_ACCOUNTS
+    from shared.accounts.members import add_membership, add_person
+
+    add_person(db, CATALOGUE_ACCOUNTS, *SYSTEM_ADMIN, is_admin=True)
+    for slug, provider in providers_by_slug.items():
+        person = add_person(db, CATALOGUE_ACCOUNTS, SCHOOL_ADMINS[provider.name], f"admin@{slug}.example")
+        if not any(membership.tenant_id == provider.id for membership in person.memberships):
+            add_membership(db, CATALOGUE_ACCOUNTS, person, provider.id, "school_admin")
 
 
 def upsert_programme(db: DbSession) -> Programme:

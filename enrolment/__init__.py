@@ -5,16 +5,20 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import Migrate
 
+from enrolment.accounts import ENROLMENT_ACCOUNTS
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.jobs import register_jobs
 from enrolment.models import IdempotencyRecord, db
 from shared import health
+from shared.accounts import install_accounts
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.jobs import install_jobs
+from shared.mailbox import install_mailbox
 from shared.observability import install_observability
 from shared.pages import install_pages
+from shared.rate_limits import install_rate_limits
 from shared.transaction import install_commit_point
 
 DESCRIPTION = (
@@ -38,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
     install_pages(app)
+    install_rate_limits(app)
+    install_mailbox(app)
+    install_accounts(app, ENROLMENT_ACCOUNTS)
 
     from enrolment.pages import blp as pages
 

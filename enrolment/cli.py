@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from enrolment import jobs
 from enrolment.models import db
 from enrolment.seed import seed_organisations
-from shared.commands import issue_token_command
+from shared.commands import create_admin_command, issue_token_command
 from shared.errors import DomainError
 from shared.transaction import rollback
 
@@ -60,4 +60,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(deliver_outbox_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(issue_token_command)
+    app.cli.add_command(create_admin_command)
     app.cli.add_command(sync_seats_command)

@@ -124,6 +124,7 @@ def reject_request(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
 
 def cancel_enrolment(db: DbSession, actor: Actor, enrolment_id: int, today: date) -> Enrolment:
     """HR (or an administrator) cancels a place, by the rules of `_cancel`."""
+    _require_not_approver(actor)
     return _cancel(db, get_enrolment(db, actor, enrolment_id), today)
 
 
@@ -165,6 +166,7 @@ def _past_cancellation_deadline(offering_seats: OfferingSeats, today: date) -> b
 
 def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, participant: dict) -> Enrolment:
     """Another person from the same organisation takes over the seat, or the place in line."""
+    _require_not_approver(actor)
     enrolment = get_enrolment(db, actor, enrolment_id)
     seats.lock_enrolment(db, enrolment)
     if enrolment.status not in ACTIVE_STATUSES:
@@ -180,14 +182,22 @@ def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, parti
     return enrolment
 
 
+ORGANISATION_ROLES = (Role.HR, Role.APPROVER)
+
+
 def get_enrolment(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
-    """An enrolment the caller may manage; another organisation's is as unknown as a missing one."""
-    if actor.role not in (Role.HR, Role.ADMIN):
+    """An enrolment the caller may see; another organisation's is as unknown as a missing one."""
+    if actor.role not in (*ORGANISATION_ROLES, Role.ADMIN):
         raise Forbidden("Kun HR og administratorer kan se tilmeldinger.")
     enrolment = db.get(Enrolment, enrolment_id) if 0 < enrolment_id <= MAX_ID else None
-    if enrolment is None or (actor.role is Role.HR and enrolment.organisation.key != actor.organisation):
+    if enrolment is None or (actor.role in ORGANISATION_ROLES and enrolment.organisation.key != actor.organisation):
         raise NotFound(f"Tilmelding {enrolment_id} findes ikke.")
     return enrolment
+
+
+def _require_not_approver(actor: Actor) -> None:
+    if actor.role is Role.APPROVER:
+        raise Forbidden("En godkender kan kun godkende og afvise anmodninger.")
 
 
 @dataclass(frozen=True)
@@ -199,12 +209,12 @@ class EnrolmentFilters:
 
 def enrolments_query(actor: Actor, filters: EnrolmentFilters) -> Select:
     """The enrolments the caller may see: HR its own organisation's, an administrator all (or one's)."""
-    if actor.role not in (Role.HR, Role.ADMIN):
+    if actor.role not in (*ORGANISATION_ROLES, Role.ADMIN):
         raise Forbidden("Kun HR og administratorer kan se tilmeldinger.")
     statement = (select(Enrolment).join(Enrolment.organisation)
                  .options(joinedload(Enrolment.participant), joinedload(Enrolment.organisation))
                  .order_by(Enrolment.offering_id, Enrolment.id))
-    if actor.role is Role.HR:
+    if actor.role in ORGANISATION_ROLES:
         if filters.organisation not in (None, actor.organisation):
             raise Forbidden("Du kan kun se din egen organisations tilmeldinger.")
         statement = statement.where(Organisation.key == actor.organisation)

@@ -9,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, case, func, select, text
 from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
+from shared.accounts.models import account_models
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.idempotency import idempotency_record_model
 from shared.links import absolute_url
@@ -194,3 +195,7 @@ class OutboxMessage(db.Model):
 
 
 IdempotencyRecord = idempotency_record_model(db)
+
+
+# The organisations' people: HR, HR admins and approvers (shared.accounts).
+ACCOUNTS = account_models(db, "organisation", "Organisation")

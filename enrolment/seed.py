@@ -17,18 +17,29 @@ ORGANISATIONS = (
     ("1082", "Region Midtjylland", "region", True),
     ("demo-as", "Demo Byg A/S (eksempelvirksomhed)", "company", False),
 )
+# Each organisation's first HR admin: invented people at admin@<slug>.example (listed in the README).
+HR_ADMINS = {"791": "Camilla Juhl", "730": "Rasmus Brink", "707": "Pia Toft", "706": "Kasper Munk",
+             "751": "Dorte Lyng", "1082": "Niels Overgaard", "demo-as": "Tina Aagaard"}
+SYSTEM_ADMIN = ("Sys Admin (demo)", "admin@glu-courses.example")
 
 
 def seed_organisations(db: DbSession) -> str:
+    from enrolment.accounts import ENROLMENT_ACCOUNTS
+    from shared.accounts.members import add_membership, add_person
+
+    add_person(db, ENROLMENT_ACCOUNTS, *SYSTEM_ADMIN, is_admin=True)
     created = 0
     for key, name, kind, requires_approval in ORGANISATIONS:
-        if find_organisation(db, key) is not None:
-            continue
         slug = name.split()[0].lower()
-        create_organisation(db, {
-            "key": key, "name": name, "kind": kind, "requires_approval": requires_approval,
-            "ean": None, "order_reference": None, "cost_centre": None,
-            "hr_users": [{"name": f"HR-konsulent, {name} (demo)", "email": f"hr@{slug}.example"}],
-        })
-        created += 1
+        organisation = find_organisation(db, key)
+        if organisation is None:
+            organisation = create_organisation(db, {
+                "key": key, "name": name, "kind": kind, "requires_approval": requires_approval,
+                "ean": None, "order_reference": None, "cost_centre": None,
+                "hr_users": [{"name": f"HR-konsulent, {name} (demo)", "email": f"hr@{slug}.example"}],
+            })
+            created += 1
+        person = add_person(db, ENROLMENT_ACCOUNTS, HR_ADMINS[key], f"admin@{slug}.example")
+        if not any(membership.tenant_id == organisation.id for membership in person.memberships):
+            add_membership(db, ENROLMENT_ACCOUNTS, person, organisation.id, "hr_admin")
     return f"{len(ORGANISATIONS)} demo-organisationer ({created} nye)"

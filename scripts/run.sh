@@ -20,6 +20,8 @@ export ENROLMENT_PUBLIC_URL
 export SMTP_HOST=127.0.0.1 SMTP_PORT="$MAIL_PORT" SMTP_STARTTLS=false
 unset SMTP_USERNAME SMTP_PASSWORD
 MAILBOX="$PWD/instance/mailbox"
+# Both services show what arrived there at /postkasse (shared/mailbox.py): sign-in links included.
+export MAILBOX_DIR="$MAILBOX"
 
 for service in catalogue enrolment; do
   flask --app "$service" db upgrade
@@ -58,16 +60,16 @@ cat <<MSG
 
   Kataloget (catalogue)   $CATALOGUE_PUBLIC_URL/          API: $CATALOGUE_PUBLIC_URL/offerings   dokumentation: $CATALOGUE_PUBLIC_URL/docs
   Tilmelding (enrolment)  $ENROLMENT_PUBLIC_URL/hr        API: $ENROLMENT_PUBLIC_URL/enrolments  dokumentation: $ENROLMENT_PUBLIC_URL/docs
-  Skolernes side          $CATALOGUE_PUBLIC_URL/skole
+  Skolernes side          $CATALOGUE_PUBLIC_URL/skole       (log ind som fx admin@mercantec.example)
+  HR's side               $ENROLMENT_PUBLIC_URL/hr          (log ind som fx admin@viborg.example)
 
-  E-mails                 sendes ikke ud, men lægges i $MAILBOX/new/ (én fil pr. mail;
-                          læs dem med fx  mutt -f $MAILBOX ); SMTP-server på 127.0.0.1:$MAIL_PORT
+  E-mails                 sendes ikke ud; læs dem på  $CATALOGUE_PUBLIC_URL/postkasse  (også log ind-links)
+                          Maildir: $MAILBOX, SMTP-server på 127.0.0.1:$MAIL_PORT
   Baggrundsjob            python -m shared.jobs catalogue / enrolment, køerne i instance/*-jobs.sqlite3
 
-  Data er demodata: rigtige skoler og kommuner, opdigtede udbud og personer.
-  Adgangsnøgler (fx HR i Viborg Kommune, skole 1):
-    GLU_TOKEN_SECRET=\$(cat .glu-secret) .venv/bin/flask --app enrolment issue-token --role hr --organisation 791
-    GLU_TOKEN_SECRET=\$(cat .glu-secret) .venv/bin/flask --app catalogue issue-token --role school --provider 1
+  Data er demodata: rigtige skoler og kommuner, opdigtede udbud og personer (README: "Demo people").
+  Adgangsnøgle for en administrator (API'et, og siderne /skole/log-ind og /hr/log-ind):
+    GLU_TOKEN_SECRET=\$(cat .glu-secret) .venv/bin/flask --app enrolment issue-token --role admin
 
 MSG
 wait -n

@@ -26,16 +26,25 @@ class Role(StrEnum):
     ADMIN = "admin"
     SCHOOL = "school"
     HR = "hr"
+    # HR who may only see, approve and reject requests (an organisation's "godkender").
+    APPROVER = "approver"
     SERVICE = "service"
 
 
 @dataclass(frozen=True)
 class Actor:
-    """The caller of a request. Anonymous callers have no role."""
+    """The caller of a request. Anonymous callers have no role.
+
+    A person signed in on the pages also carries who they are (`person_id`, in the service's own
+    accounts) and their membership's role there (`member_role`, e.g. "school_admin"); a token
+    from `issue-token` carries neither.
+    """
 
     role: Role | None = None
     provider_id: int | None = None
     organisation: str | None = None
+    person_id: int | None = None
+    member_role: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -56,8 +65,8 @@ def issue_token(
 ) -> str:
     if role is Role.SCHOOL and provider_id is None:
         raise ValueError("a school token needs a provider id")
-    if role is Role.HR and not organisation:
-        raise ValueError("an hr token needs an organisation key")
+    if role in (Role.HR, Role.APPROVER) and not organisation:
+        raise ValueError(f"an {role.value} token needs an organisation key")
     if days < 1:
         raise ValueError("a token must be valid for at least one day")
     issued = now or datetime.now(UTC)
@@ -87,7 +96,7 @@ def read_token(secret: str, token: str) -> Actor:
     organisation = claims.get("organisation")
     if role is Role.SCHOOL and not isinstance(provider_id, int):
         raise Unauthorized("Adgangsnøglen mangler skolens id.")
-    if role is Role.HR and not isinstance(organisation, str):
+    if role in (Role.HR, Role.APPROVER) and not isinstance(organisation, str):
         raise Unauthorized("Adgangsnøglen mangler organisationen.")
     return Actor(role=role, provider_id=provider_id, organisation=organisation)
 

@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from shared.auth import Role, issue_token
+from shared.transaction import commit
 
 
 @click.command("issue-token")
@@ -21,3 +22,20 @@ def issue_token_command(role: str, provider_id: int | None, organisation: str | 
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     click.echo(token)
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", default="Administrator", show_default=True)
+def create_admin_command(email: str, name: str) -> None:
+    """Make the person with EMAIL a system administrator of this service (added if new); they sign in by link."""
+    from shared.accounts import accounts
+    from shared.accounts.members import add_person
+
+    service_accounts = accounts()
+    if "@" not in email:
+        raise click.UsageError(f"{email!r} is not an e-mail address")
+    person = add_person(service_accounts.db.session, service_accounts, name, email, is_admin=True)
+    commit(service_accounts.db.session)
+    click.echo(f"{person.email} is an administrator; sign in at /log-ind")

@@ -40,6 +40,10 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         # file per service in instance/. JOBS_IMMEDIATE (tests, via overrides) runs every job at enqueue.
         JOBS_URL=os.environ.get("JOBS_URL"),
         JOBS_IMMEDIATE=False,
+        # Counters of the rate limits (shared/rate_limits.py): memory:// (per process) or redis://host:6379.
+        RATE_LIMIT_STORAGE_URL=os.environ.get("RATE_LIMIT_STORAGE_URL", "memory://"),
+        # A Maildir whose mails /postkasse shows (make run's local mail server); unset, there is no such page.
+        MAILBOX_DIR=os.environ.get("MAILBOX_DIR"),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",

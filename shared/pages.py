@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
 
 from shared.auth import ANONYMOUS, Actor, Role, read_token
-from shared.errors import Unauthorized
+from shared.errors import Forbidden, Unauthorized
 
 blp = Blueprint("shared_pages", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/shared")
@@ -64,8 +64,13 @@ def check_csrf() -> None:
 
 
 def sign_in(token: str) -> Actor:
-    """Keep a valid token in the session; raises Unauthorized for an invalid one."""
+    """Keep a valid administrator's token in the session; Unauthorized for an invalid one, Forbidden for others.
+
+    People sign in as themselves (shared.accounts); pasting a token stays for operators.
+    """
     actor = read_token(current_app.config["GLU_TOKEN_SECRET"], token.strip())
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("Kun administratorer logger ind med en adgangsnøgle. Log ind med din e-mailadresse.")
     session.clear()
     session[_TOKEN] = token.strip()
     session.permanent = False
@@ -77,21 +82,33 @@ def sign_out() -> None:
 
 
 def page_actor() -> Actor:
-    """Who is signed in on the pages; anonymous if no one, or if the token has expired since."""
+    """Who is signed in on the pages: a person's session (shared.accounts), else an administrator's token."""
+    from shared.accounts import accounts, current_web_session
+
+    web_session = current_web_session()
+    if web_session is not None:
+        return accounts().actor_for(web_session)
     token = session.get(_TOKEN)
     if not token:
         return ANONYMOUS
     try:
-        return read_token(current_app.config["GLU_TOKEN_SECRET"], token)
+        actor = read_token(current_app.config["GLU_TOKEN_SECRET"], token)
     except Unauthorized:
         session.pop(_TOKEN, None)
         return ANONYMOUS
+    return actor if actor.role is Role.ADMIN else ANONYMOUS
 
 
 def require_page_role(*roles: Role) -> Actor | None:
-    """The signed-in actor holding one of `roles`, or None: the caller then redirects to sign in."""
+    """The signed-in actor holding one of `roles`; None if no one is signed in (the caller then redirects
+    to sign in); Forbidden (a 403 page) for someone signed in with another role, who would only be sent
+    back here after signing in."""
     actor = page_actor()
-    return actor if actor.role in roles else None
+    if actor.is_anonymous:
+        return None
+    if actor.role not in roles:
+        raise Forbidden("Din rolle giver ikke adgang til denne side.")
+    return actor
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -101,5 +118,6 @@ def safe_next(target: str | None, fallback: str) -> str:
     return fallback
 
 
-def redirect_to_sign_in(endpoint: str):
-    return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
+def redirect_to_sign_in(endpoint: str | None = None):
+    """To the sign-in page (`endpoint`, else the accounts' /log-ind), coming back here afterwards."""
+    return redirect(url_for(endpoint or "accounts_pages.sign_in", next=request.full_path.rstrip("?")))

@@ -3,7 +3,7 @@
 - /                         what this service is, and where to go
 - /anmod/<offering id>      "Tilmeld mig": a leader asks for a seat
 - /mine-kurser/<token>      a leader's courses, calendar link and "Meld fra" (the link comes by e-mail)
-- /hr/log-ind, /hr/log-ud   HR signs in with its token (administrators too: they choose an organisation)
+- /hr/log-ind, /hr/log-ud   administrators sign in with a token (HR signs in by e-mail link: shared.accounts)
 - /hr                       the organisation's enrolments: approve, reject, cancel, hand over
 - /hr/tilmeld               enrol many: a dry run first, then for real
 - /hr/eksport.csv           the organisation's enrolments for Excel

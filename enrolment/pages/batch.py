@@ -15,12 +15,13 @@ from marshmallow import ValidationError
 from enrolment import batches
 from enrolment.batches import CSV_COLUMNS, BatchReport
 from enrolment.models import OfferingSeats, Organisation, db
-from enrolment.pages.common import FormErrors, blp, catalogue, offering_from_snapshot, organisation_choices
-from enrolment.pages.hr import HR_ROLES, SIGN_IN, chosen_key, organisation_scope, scope_args
+from enrolment.pages.common import blp, catalogue, offering_from_snapshot, organisation_choices
+from enrolment.pages.hr import ENROLLING_ROLES, chosen_key, organisation_scope, scope_args
 from enrolment.pages.leader import catalogue_down
 from shared.auth import Actor, Role
 from shared.clock import copenhagen_today
 from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
+from shared.forms import FormErrors
 from shared.pages import check_csrf, redirect_to_sign_in, require_page_role
 from shared.schemas import MAX_BATCH_ROWS, BatchQuerySchema
 from shared.transaction import rollback
@@ -32,12 +33,12 @@ OUTCOME_LABELS = {"confirmed": "Bekræftet", "waitlisted": "Venteliste", "duplic
 
 @blp.route("/hr/tilmeld", methods=["GET", "POST"])
 def batch_form():
-    actor = require_page_role(*HR_ROLES)
+    actor = require_page_role(*ENROLLING_ROLES)
     if actor is None:
         if request.method == "POST":
             check_csrf()
-            return redirect(url_for(SIGN_IN, next=url_for("enrolment_pages.batch_form")), 303)
-        return redirect_to_sign_in(SIGN_IN)
+            return redirect(url_for("accounts_pages.sign_in", next=url_for("enrolment_pages.batch_form")), 303)
+        return redirect_to_sign_in()
     values = {"udbud": request.values.get("udbud", "").strip(), "deltagere": request.form.get("deltagere", ""),
               "organisation": chosen_key() or "", "delvis": bool(request.form.get("delvis"))}
     errors = FormErrors()
@@ -65,9 +66,9 @@ def batch_form():
 @blp.route("/hr/tilmeld/bekraeft", methods=["POST"])
 def batch_confirm():
     check_csrf()
-    actor = require_page_role(*HR_ROLES)
+    actor = require_page_role(*ENROLLING_ROLES)
     if actor is None:
-        return redirect(url_for(SIGN_IN, next=url_for("enrolment_pages.batch_form")), 303)
+        return redirect(url_for("accounts_pages.sign_in", next=url_for("enrolment_pages.batch_form")), 303)
     values = {"udbud": request.form.get("udbud", "").strip(), "organisation": chosen_key() or "",
               "delvis": bool(request.form.get("delvis"))}
     errors = FormErrors()

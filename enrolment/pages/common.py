@@ -6,11 +6,9 @@ Every form on these pages is sent as multipart/form-data: the API refuses bodies
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app
-from marshmallow import ValidationError
 
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.models import STATUS_LABELS, Enrolment, db
@@ -18,7 +16,6 @@ from enrolment.notices import MONTHS, WEEKDAYS
 from enrolment.organisations import list_organisations
 from shared.clock import COPENHAGEN
 from shared.course_events import place_text
-from shared.errors import DomainError, field_errors_from_messages
 from shared.schemas import OfferingSchema
 
 # Named …_pages so that errors on these routes render as HTML pages (shared.pages.is_page_request).
@@ -39,41 +36,6 @@ def catalogue() -> CatalogueClient:
 def organisation_choices() -> list[tuple[str, str]]:
     """(key, name) of every organisation, by name: the choices of an organisation <select>."""
     return [(organisation.key, organisation.name) for organisation in list_organisations(db.session)]
-
-
-@dataclass
-class FormErrors:
-    """Messages by form field (shown next to it) and messages for the whole form (shown at the top)."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    general: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.fields or self.general)
-
-    def add(self, name: str | None, message: str) -> None:
-        if name is None:
-            self.general.append(message)
-        elif name in self.fields:
-            self.fields[name] += " " + message
-        else:
-            self.fields[name] = message
-
-    def add_validation(self, error: ValidationError, pointers: dict[str, str]) -> None:
-        """marshmallow's messages, each next to the field its JSON pointer maps to (else at the top)."""
-        for problem in field_errors_from_messages(error.messages):
-            self.add(pointers.get(problem.pointer), problem.message)
-
-    def add_domain(self, error: DomainError, pointers: dict[str, str]) -> None:
-        """A domain error's field errors next to their fields, or its detail at the top."""
-        placed = [problem for problem in error.errors if problem.pointer in pointers]
-        for problem in placed:
-            self.add(pointers[problem.pointer], problem.message)
-        for problem in error.errors:
-            if problem not in placed and problem.message != error.detail:
-                self.add(None, problem.message)
-        if not placed:
-            self.add(None, error.detail)
 
 
 def filled(form, *names: str) -> dict[str, str]:

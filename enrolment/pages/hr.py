@@ -12,6 +12,7 @@ organisation in its token.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -20,11 +21,12 @@ from enrolment import enrolments, exports
 from enrolment.enrolments import EnrolmentFilters, enrolments_query
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Organisation, db
 from enrolment.organisations import organisation_in_scope
-from enrolment.pages.common import FormErrors, blp, offering_from_snapshot, organisation_choices, status_text
+from enrolment.pages.common import blp, offering_from_snapshot, organisation_choices, status_text
 from enrolment.views.participants import csv_response
 from shared.auth import Actor, Role
 from shared.clock import copenhagen_today
-from shared.errors import DomainError, NotFound, Unauthorized, ValidationFailed, field_errors_from_messages
+from shared.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed, field_errors_from_messages
+from shared.forms import FormErrors
 from shared.links import absolute_url
 from shared.pages import (
     check_csrf,
@@ -37,8 +39,9 @@ from shared.pages import (
 from shared.schemas import ENROLMENT_STATUSES, SubstituteSchema, webcal
 from shared.transaction import rollback
 
-HR_ROLES = (Role.HR, Role.ADMIN)
-SIGN_IN = "enrolment_pages.sign_in_page"
+HR_ROLES = (Role.HR, Role.APPROVER, Role.ADMIN)
+# Enrolling many at once is not an approver's.
+ENROLLING_ROLES = (Role.HR, Role.ADMIN)
 # The status filter's choices, in the order HR meets them.
 STATUS_CHOICES = [("pending_approval", "Afventer godkendelse"), ("confirmed", "Bekræftet"),
                   ("waitlisted", "Venteliste"), ("cancelled", "Afmeldt"), ("rejected", "Afvist")]
@@ -49,6 +52,7 @@ SUBSTITUTE_LABELS = {"/participant/name": "Navn", "/participant/email": "E-mail"
 
 @blp.route("/hr/log-ind", methods=["GET", "POST"])
 def sign_in_page():
+    """Administrators sign in with a token here; HR and approvers with their e-mail address (/log-ind)."""
     target = safe_next(request.values.get("next"), url_for("enrolment_pages.hr_overview"))
     errors = FormErrors()
     if request.method == "POST":
@@ -58,16 +62,12 @@ def sign_in_page():
             errors.add("token", "Indsæt din adgangsnøgle.")
         else:
             try:
-                actor = sign_in(token)
-            except Unauthorized as error:
+                sign_in(token)
+            except (Unauthorized, Forbidden) as error:
                 errors.add("token", error.detail)
             else:
-                if actor.role in HR_ROLES:
-                    flash("Du er logget ind.")
-                    return redirect(target, 303)
-                sign_out()
-                errors.add("token", "Adgangsnøglen giver ikke adgang til HR-siderne. "
-                                    "Brug den adgangsnøgle, din organisation har fået til HR.")
+                flash("Du er logget ind som administrator.")
+                return redirect(target, 303)
     return render_template("enrolment/sign_in.html", errors=errors, next=target), 422 if errors else 200
 
 
@@ -76,7 +76,7 @@ def sign_out_page():
     check_csrf()
     sign_out()
     flash("Du er logget ud.")
-    return redirect(url_for(SIGN_IN), 303)
+    return redirect(url_for("accounts_pages.sign_in"), 303)
 
 
 # --- Which organisation ---------------------------------------------------------------------------
@@ -85,6 +85,8 @@ def organisation_scope(actor: Actor, key: str | None) -> Organisation | None:
     """HR's own organisation; for an administrator the one chosen (None until one is)."""
     if actor.role is Role.ADMIN and not key:
         return None
+    if actor.role is Role.APPROVER:  # sees the organisation's requests; organisation_in_scope is for enrolling
+        return organisation_in_scope(db.session, replace(actor, role=Role.HR), None)
     return organisation_in_scope(db.session, actor, key if actor.role is Role.ADMIN else None)
 
 
@@ -103,7 +105,7 @@ def chosen_key() -> str | None:
 def hr_overview():
     actor = require_page_role(*HR_ROLES)
     if actor is None:
-        return redirect_to_sign_in(SIGN_IN)
+        return redirect_to_sign_in()
     try:
         organisation = organisation_scope(actor, chosen_key())
     except NotFound as error:
@@ -123,7 +125,7 @@ def hr_overview():
     return render_template(
         "enrolment/hr_overview.html", organisation=organisation, groups=groups, status=status,
         status_choices=STATUS_CHOICES, scope=scope_args(actor, organisation), back=request.full_path.rstrip("?"),
-        feed_url=feed, feed_webcal_url=webcal(feed), total=len(found),
+        feed_url=feed, feed_webcal_url=webcal(feed), total=len(found), manages=actor.role is not Role.APPROVER,
         demo=any(group["offering"] and group["offering"]["demo"] for group in groups))
 
 
@@ -147,7 +149,7 @@ def _by_offering(found: list[Enrolment]) -> list[dict]:
 def export_csv():
     actor = require_page_role(*HR_ROLES)
     if actor is None:
-        return redirect_to_sign_in(SIGN_IN)
+        return redirect_to_sign_in()
     organisation = organisation_scope(actor, chosen_key())
     if organisation is None:
         return redirect(url_for("enrolment_pages.hr_overview"), 303)
@@ -168,7 +170,7 @@ def _act(change: Callable[[Actor], Enrolment], done: Callable[[Enrolment], str])
     back = safe_next(request.form.get("tilbage"), url_for("enrolment_pages.hr_overview"))
     actor = require_page_role(*HR_ROLES)
     if actor is None:
-        return redirect(url_for(SIGN_IN, next=back), 303)
+        return redirect(url_for("accounts_pages.sign_in", next=back), 303)
     try:
         enrolment = change(actor)
     except DomainError as error:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import joinedload
 from enrolment import enrolments
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant, db
 from enrolment.pages.common import (
-    FormErrors,
     blp,
     catalogue,
     filled,
@@ -28,6 +27,7 @@ from enrolment.pages.common import (
 )
 from shared.clock import copenhagen_today
 from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
+from shared.forms import FormErrors
 from shared.links import absolute_url
 from shared.pages import check_csrf
 from shared.schemas import LeaderRequestSchema, webcal

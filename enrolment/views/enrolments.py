@@ -23,11 +23,13 @@ blp = Blueprint("enrolments", __name__, url_prefix="/enrolments",
                 description="HR enrols its staff; seats are confirmed or waitlisted, never oversold.")
 
 HR_OR_ADMIN = (Role.HR, Role.ADMIN)
+# An approver sees the organisation's enrolments and decides on requests, nothing else.
+DECIDERS = (Role.HR, Role.APPROVER, Role.ADMIN)
 
 
 @blp.route("")
 class Enrolments(MethodView):
-    @requires(*HR_OR_ADMIN)
+    @requires(*DECIDERS)
     @blp.arguments(EnrolmentQuerySchema, location="query", unknown=RAISE, error_status_code=400)
     @blp.response(200, page_of(EnrolmentSchema))
     @blp.doc(security=BEARER)
@@ -51,7 +53,7 @@ class Enrolments(MethodView):
 
 @blp.route("/<int:enrolment_id>")
 class EnrolmentById(MethodView):
-    @requires(*HR_OR_ADMIN)
+    @requires(*DECIDERS)
     @blp.response(200, EnrolmentSchema)
     @blp.doc(security=BEARER)
     def get(self, enrolment_id):
@@ -71,7 +73,7 @@ class Cancellation(MethodView):
 
 @blp.route("/<int:enrolment_id>/approve")
 class Approval(MethodView):
-    @requires(*HR_OR_ADMIN)
+    @requires(*DECIDERS)
     @blp.response(200, EnrolmentSchema)
     @blp.doc(security=BEARER)
     def post(self, enrolment_id):
@@ -81,7 +83,7 @@ class Approval(MethodView):
 
 @blp.route("/<int:enrolment_id>/reject")
 class Rejection(MethodView):
-    @requires(*HR_OR_ADMIN)
+    @requires(*DECIDERS)
     @blp.response(200, EnrolmentSchema)
     @blp.doc(security=BEARER)
     def post(self, enrolment_id):

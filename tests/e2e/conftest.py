@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 
 import flask_migrate
@@ -24,6 +23,7 @@ from enrolment.models import db as enrolment_db
 from enrolment.seed import seed_organisations
 from shared.clock import copenhagen_today
 from tests.conftest import TOKEN_SECRET
+from tests.smtp import free_port, running_smtp_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,12 +39,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(skip)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RunningService:
@@ -71,12 +65,23 @@ def migrated(factory, db, config: dict, seed):
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory):
-    """Both services, seeded with the GLU catalogue and the demo organisations: (catalogue_url, enrolment_url)."""
+def mail_server():
+    """The SMTP server both services send to: its handler keeps every message (tests.smtp)."""
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, mail_server):
+    """Both services, seeded with the GLU catalogue and the demo organisations: (catalogue_url, enrolment_url).
+
+    Their jobs run at once after each commit (mails to `mail_server`, seat counts to the catalogue).
+    """
     folder = tmp_path_factory.mktemp("system")
     catalogue_url, enrolment_url = (f"http://127.0.0.1:{free_port()}" for _ in range(2))
     common = {"GLU_TOKEN_SECRET": TOKEN_SECRET, "CATALOGUE_URL": catalogue_url, "ENROLMENT_URL": enrolment_url,
-              "ENROLMENT_PUBLIC_URL": enrolment_url}
+              "ENROLMENT_PUBLIC_URL": enrolment_url, "JOBS_IMMEDIATE": True, "SMTP_HOST": "127.0.0.1",
+              "SMTP_PORT": mail_server[1], "SMTP_STARTTLS": False}
     catalogue_app = migrated(catalogue.create_app, catalogue_db, {
         **common, "DATABASE_URL": f"sqlite:///{folder / 'catalogue.sqlite3'}", "PUBLIC_URL": catalogue_url},
         lambda session: seed_catalogue(session, copenhagen_today()))
@@ -107,3 +112,18 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def sign_in_by_link(page, base_url: str, email: str, mail_server) -> None:
+    """Sign in on the pages at `base_url` as a person does: ask for a link, open it from the mail, press Log ind."""
+    handler, _ = mail_server
+    already = len(handler.envelopes)
+    page.goto(f"{base_url}/log-ind")
+    page.get_by_label("E-mailadresse").fill(email)
+    page.get_by_role("button", name="Send mig et link").click()
+    page.get_by_role("heading", name="Tjek din e-mail").wait_for()
+    mail = handler.messages()[already:][-1]
+    assert mail["To"] == email
+    link = next(line for line in mail.get_body().get_content().splitlines() if "/log-ind/" in line)
+    page.goto(link.strip())
+    page.get_by_role("button", name="Log ind").click()

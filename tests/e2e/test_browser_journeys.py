@@ -7,6 +7,7 @@ import vobject
 
 from shared.auth import Role, issue_token
 from tests.conftest import TOKEN_SECRET
+from tests.e2e.conftest import sign_in_by_link
 
 
 def bearer(role: Role, **scope) -> dict:
@@ -49,16 +50,14 @@ def test_visitor_finds_module_3_in_midtjylland_and_downloads_its_calendar(system
                                                                   for s in sessions}
 
 
-def test_hr_enrols_two_staff_and_one_lands_on_the_waiting_list(system, page):
+def test_hr_enrols_two_staff_and_one_lands_on_the_waiting_list(system, page, mail_server):
     catalogue_url, enrolment_url = system
     offering = an_offering(catalogue_url, module="GLU-2")
     school = bearer(Role.SCHOOL, provider_id=offering["provider_id"])
     assert httpx.patch(f"{catalogue_url}/offerings/{offering['id']}", json={"capacity": 1, "min_participants": 1},
                        headers=school).status_code == 200
 
-    page.goto(f"{enrolment_url}/hr/log-ind")
-    page.get_by_label("Adgangsnøgle").fill(issue_token(TOKEN_SECRET, Role.HR, organisation="730"))
-    page.get_by_role("button", name="Log ind").click()
+    sign_in_by_link(page, enrolment_url, "admin@randers.example", mail_server)
     page.goto(f"{enrolment_url}/hr/tilmeld")
     page.get_by_label("Udbuds-nr.").fill(str(offering["id"]))
     page.get_by_label("Deltagere").fill("Anne Andersen;anne@randers.example\nBo Berg;bo@randers.example")
@@ -109,3 +108,19 @@ def test_bad_email_is_shown_beside_the_field_and_the_rest_is_kept(system, page):
     assert page.get_by_label("Dit navn").input_value() == "Lene Leder"
     assert email.input_value() == "ikke-en-mail"
     assert page.get_by_label("Din arbejdsplads").input_value() == "791"
+
+
+def test_a_school_admin_signs_in_by_the_link_in_the_mail_and_out_again(system, page, mail_server):
+    catalogue_url, _ = system
+    page.goto(f"{catalogue_url}/skole")
+    assert "/log-ind" in page.url
+
+    sign_in_by_link(page, catalogue_url, "admin@mercantec.example", mail_server)
+
+    assert page.url == f"{catalogue_url}/skole"
+    assert "Logget ind som Mette Lund" in page.locator("header").inner_text()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Mercantec")
+    page.get_by_role("button", name="Log ud").click()
+    assert "Du er logget ud." in page.locator("main").inner_text()
+    page.goto(f"{catalogue_url}/skole")
+    assert "/log-ind" in page.url

@@ -285,9 +285,9 @@ class Services:
             enrolment_db.session.commit()
         self.school_headers = bearer(Role.SCHOOL, provider_id=self.school["id"])
         self.hr_headers = bearer(Role.HR, organisation="791")
-        # HR signed in on the pages: the session cookie holds the token, as /hr/log-ind leaves it.
+        # An administrator signed in on the pages: the session cookie holds the token, as /hr/log-ind leaves it.
         with self.enrolment_client.session_transaction() as session:
-            session["token"] = self.hr_headers["Authorization"].removeprefix("Bearer ")
+            session["token"] = bearer(Role.ADMIN)["Authorization"].removeprefix("Bearer ")
         self._people = iter(range(1, 1000))
 
     def new_offering(self) -> dict:
@@ -561,8 +561,8 @@ def test_an_sqlite_file_that_cannot_be_opened_is_a_503_not_a_500(tmp_path):
     cat, enr = catalogue_app.test_client(), enrolment_app.test_client()
     school = bearer(Role.SCHOOL, provider_id=1)
     hr = bearer(Role.HR, organisation="791")
-    with enr.session_transaction() as session:
-        session["token"] = hr["Authorization"].removeprefix("Bearer ")
+    with enr.session_transaction() as session:  # an administrator signed in on the pages with a token
+        session["token"] = bearer(Role.ADMIN)["Authorization"].removeprefix("Bearer ")
     offering = as_json(offering_data({"id": 1, "locations": [{"id": 1}]}))  # valid: only the database stops it
     body = {"offering_id": 1, "participant": {"name": "Anne", "email": "anne@viborg.example"}}
 

@@ -1,0 +1,129 @@
+"""The members page: a school's or organisation's admins invite colleagues, change their roles, remove them.
+
+- GET  /medlemmer                      the members of the tenant one acts for (an administrator: ?tenant=ID)
+- POST /medlemmer/inviter              invite by e-mail (the invitation link is valid a week)
+- POST /medlemmer/<id>/rolle           change a member's role
+- POST /medlemmer/<id>/fjern           remove a member (their sessions in it end at their next request)
+
+The rules are shared.accounts.members'; refusals become messages beside the fields (shared.forms).
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from shared.accounts import accounts, current_web_session
+from shared.accounts import members as membership
+from shared.accounts.pages import blp, queue_link_mail
+from shared.auth import Role
+from shared.clock import now
+from shared.errors import DomainError
+from shared.forms import FormErrors
+from shared.pages import check_csrf, page_actor, redirect_to_sign_in
+from shared.transaction import rollback
+
+INVITE_FIELDS = {"/name": "name", "/email": "email", "/role": "role"}
+
+
+def _tenant_id() -> int | None:
+    """The tenant this page is about: the one the member acts for; an administrator's choice (?tenant=)."""
+    actor = page_actor()
+    if actor.role is Role.ADMIN:
+        chosen = request.values.get("tenant", "")
+        return int(chosen) if chosen.isdigit() else None
+    service_accounts = accounts()
+    return membership.tenant_id_of(service_accounts.db.session, service_accounts, actor)
+
+
+def _back(tenant_id: int):
+    actor = page_actor()
+    return redirect(url_for("accounts_pages.members", **({"tenant": tenant_id} if actor.role is Role.ADMIN else {})),
+                    code=303)
+
+
+@blp.route("/medlemmer")
+def members(errors: FormErrors | None = None, typed: dict | None = None, status: int = 200):
+    if current_web_session() is None:
+        return redirect_to_sign_in()
+    service_accounts = accounts()
+    db = service_accounts.db.session
+    actor = page_actor()
+    tenant_id = _tenant_id()
+    tenants = db.query(service_accounts.tenant_model).order_by(service_accounts.tenant_model.name).all() \
+        if actor.role is Role.ADMIN else []
+    if tenant_id is None:
+        if actor.role is not Role.ADMIN:
+            abort(403)
+        return render_template("shared/accounts/members.html", layout=service_accounts.layout, tenant=None,
+                               tenants=tenants, members=[], roles={}, errors=FormErrors(), typed={})
+    tenant = db.get(service_accounts.tenant_model, tenant_id)
+    if tenant is None:
+        abort(404)
+    role = service_accounts.roles.get(actor.member_role or "")
+    if actor.role is not Role.ADMIN and not (role and role.manages_members):
+        abort(403, description="Kun administratorer kan se og ændre medlemmerne.")
+    own_rank = role.rank if role and actor.role is not Role.ADMIN else max(
+        choice.rank for choice in service_accounts.roles.values())
+    grantable = {key: choice for key, choice in service_accounts.roles.items() if choice.rank <= own_rank}
+    return render_template("shared/accounts/members.html", layout=service_accounts.layout, tenant=tenant,
+                           tenants=tenants, members=membership.members_of(db, service_accounts, tenant_id),
+                           roles=service_accounts.roles, grantable=grantable, errors=errors or FormErrors(),
+                           typed=typed or {"name": "", "email": "", "role": next(iter(grantable))},
+                           scope={"tenant": tenant_id} if actor.role is Role.ADMIN else {}), status
+
+
+@blp.route("/medlemmer/inviter", methods=["POST"])
+def invite():
+    check_csrf()
+    if current_web_session() is None:
+        return redirect_to_sign_in()
+    service_accounts = accounts()
+    db = service_accounts.db.session
+    tenant_id = _tenant_id()
+    typed = {name: request.form.get(name, "").strip() for name in ("name", "email", "role")}
+    errors = FormErrors()
+    if "@" not in typed["email"] or "." not in typed["email"].rpartition("@")[2]:
+        errors.add("email", "Skriv en gyldig e-mailadresse, fx navn@kommune.dk.")
+    if tenant_id is None:
+        errors.add(None, "Vælg først skolen eller organisationen.")
+    if not errors:
+        try:
+            mail = membership.invite(db, service_accounts, page_actor(), tenant_id, typed["name"], typed["email"],
+                                     typed["role"], now())
+        except DomainError as refused:
+            rollback(db)
+            errors.add_domain(refused, INVITE_FIELDS)
+        else:
+            queue_link_mail(mail)
+            flash(f"{typed['name']} er inviteret; invitationen er sendt til {typed['email']}.")
+            return _back(tenant_id)
+    return members(errors=errors, typed=typed, status=422)
+
+
+@blp.route("/medlemmer/<int:membership_id>/rolle", methods=["POST"])
+def change_role(membership_id: int):
+    return _change(membership_id, lambda db, service_accounts, actor: membership.change_role(
+        db, service_accounts, actor, membership_id, request.form.get("role", "")), "Rollen er ændret.")
+
+
+@blp.route("/medlemmer/<int:membership_id>/fjern", methods=["POST"])
+def remove(membership_id: int):
+    return _change(membership_id, lambda db, service_accounts, actor: membership.remove_member(
+        db, service_accounts, actor, membership_id), "Medlemmet er fjernet.")
+
+
+def _change(membership_id: int, change, done: str):
+    check_csrf()
+    if current_web_session() is None:
+        return redirect_to_sign_in()
+    service_accounts = accounts()
+    db = service_accounts.db.session
+    try:
+        changed = change(db, service_accounts, page_actor())
+    except DomainError as refused:
+        rollback(db)
+        flash(refused.detail)
+        tenant_id = _tenant_id()
+        return _back(tenant_id) if tenant_id is not None else redirect(url_for("accounts_pages.members"), code=303)
+    flash(done)
+    return _back(changed.tenant_id)
