@@ -4,6 +4,8 @@
 - POST /medlemmer/inviter              invite by e-mail (the invitation link is valid a week)
 - POST /medlemmer/<id>/rolle           change a member's role
 - POST /medlemmer/<id>/fjern           remove a member (their sessions in it end at their next request)
+- POST /medlemmer/sso                  single sign-on through the tenant's own OpenID provider (shared.accounts.sso)
+- POST /medlemmer/sso/fjern            back to signing in by link
 
 The rules are shared.accounts.members'; refusals become messages beside the fields (shared.forms).
 """
@@ -12,17 +14,20 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from shared.accounts import accounts, current_web_session
+from shared.accounts import accounts, current_web_session, sso
 from shared.accounts import members as membership
 from shared.accounts.pages import blp, queue_link_mail
 from shared.auth import Role
 from shared.clock import now
 from shared.errors import DomainError
 from shared.forms import FormErrors
+from shared.links import absolute_url
 from shared.pages import check_csrf, page_actor, redirect_to_sign_in
 from shared.transaction import rollback
 
 INVITE_FIELDS = {"/name": "name", "/email": "email", "/role": "role"}
+SSO_FIELDS = {"/issuer": "issuer", "/client_id": "client_id", "/client_secret": "client_secret",
+              "/email_domains": "email_domains"}
 
 
 def _tenant_id() -> int | None:
@@ -42,7 +47,8 @@ def _back(tenant_id: int):
 
 
 @blp.route("/medlemmer")
-def members(errors: FormErrors | None = None, typed: dict | None = None, status: int = 200):
+def members(errors: FormErrors | None = None, typed: dict | None = None, status: int = 200,
+            sso_errors: FormErrors | None = None, sso_typed: dict | None = None):
     if current_web_session() is None:
         return redirect_to_sign_in()
     service_accounts = accounts()
@@ -65,10 +71,16 @@ def members(errors: FormErrors | None = None, typed: dict | None = None, status:
     own_rank = role.rank if role and actor.role is not Role.ADMIN else max(
         choice.rank for choice in service_accounts.roles.values())
     grantable = {key: choice for key, choice in service_accounts.roles.items() if choice.rank <= own_rank}
+    provider = sso.provider_of_tenant(db, service_accounts, tenant_id)
+    shown_sso = sso_typed or ({"issuer": provider.issuer, "client_id": provider.client_id,
+                               "email_domains": ", ".join(provider.email_domains)} if provider else
+                              {"issuer": "", "client_id": "", "email_domains": ""})
     return render_template("shared/accounts/members.html", layout=service_accounts.layout, tenant=tenant,
                            tenants=tenants, members=membership.members_of(db, service_accounts, tenant_id),
                            roles=service_accounts.roles, grantable=grantable, errors=errors or FormErrors(),
                            typed=typed or {"name": "", "email": "", "role": next(iter(grantable))},
+                           provider=provider, sso_errors=sso_errors or FormErrors(), sso_typed=shown_sso,
+                           callback_url=absolute_url(url_for("accounts_pages.oidc_callback")),
                            scope={"tenant": tenant_id} if actor.role is Role.ADMIN else {}), status
 
 
@@ -127,3 +139,50 @@ def _change(membership_id: int, change, done: str):
         return _back(tenant_id) if tenant_id is not None else redirect(url_for("accounts_pages.members"), code=303)
     flash(done)
     return _back(changed.tenant_id)
+
+
+@blp.route("/medlemmer/sso", methods=["POST"])
+def set_single_sign_on():
+    check_csrf()
+    if current_web_session() is None:
+        return redirect_to_sign_in()
+    service_accounts = accounts()
+    db = service_accounts.db.session
+    tenant_id = _tenant_id()
+    typed = {name: request.form.get(name, "") for name in ("issuer", "client_id", "client_secret", "email_domains")}
+    try:
+        if tenant_id is None:
+            abort(400)
+        sso.set_provider(db, service_accounts, page_actor(), tenant_id, **typed)
+    except DomainError as refused:
+        rollback(db)
+        errors = FormErrors()
+        errors.add_domain(refused, SSO_FIELDS)
+        return members(sso_errors=errors, sso_typed={**typed, "client_secret": ""}, status=422)
+    flash("Single sign-on er gemt. Adresser på domænerne logger nu ind hos jeres identitetsudbyder.")
+    return _back(tenant_id)
+
+
+@blp.route("/medlemmer/sso/fjern", methods=["POST"])
+def remove_single_sign_on():
+    return _change_tenant(lambda db, service_accounts, actor, tenant_id: sso.remove_provider(
+        db, service_accounts, actor, tenant_id), "Single sign-on er slået fra; alle logger ind med link.")
+
+
+def _change_tenant(change, done: str):
+    check_csrf()
+    if current_web_session() is None:
+        return redirect_to_sign_in()
+    service_accounts = accounts()
+    db = service_accounts.db.session
+    tenant_id = _tenant_id()
+    if tenant_id is None:
+        abort(400)
+    try:
+        change(db, service_accounts, page_actor(), tenant_id)
+    except DomainError as refused:
+        rollback(db)
+        flash(refused.detail)
+    else:
+        flash(done)
+    return _back(tenant_id)

@@ -53,7 +53,7 @@ def members_of(db: DbSession, accounts: Accounts, tenant_id: int) -> list:
 def invite(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: int, name: str, email: str, role: str,
            now: datetime) -> LinkMail:
     """Make `email` a member of the tenant in `role` and return the invitation mail to send after the commit."""
-    inviter = _require_manager(db, accounts, actor, tenant_id)
+    inviter = require_manager(db, accounts, actor, tenant_id)
     _require_role_within(accounts, actor, role)
     if not name.strip():
         raise ValidationFailed.field("/name", "Skriv personens navn.")
@@ -64,7 +64,7 @@ def invite(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: int, name
 
 def change_role(db: DbSession, accounts: Accounts, actor: Actor, membership_id: int, role: str):
     membership = _membership(db, accounts, membership_id)
-    _require_manager(db, accounts, actor, membership.tenant_id)
+    require_manager(db, accounts, actor, membership.tenant_id)
     _require_role_within(accounts, actor, role)
     _require_role_within(accounts, actor, membership.role)  # nor take one above their own from someone
     if accounts.roles[membership.role].manages_members and not accounts.roles[role].manages_members:
@@ -76,7 +76,7 @@ def change_role(db: DbSession, accounts: Accounts, actor: Actor, membership_id: 
 def remove_member(db: DbSession, accounts: Accounts, actor: Actor, membership_id: int):
     """End a membership; the person's sessions acting in it end with it (they lose access at their next request)."""
     membership = _membership(db, accounts, membership_id)
-    _require_manager(db, accounts, actor, membership.tenant_id)
+    require_manager(db, accounts, actor, membership.tenant_id)
     _require_role_within(accounts, actor, membership.role)
     if accounts.roles[membership.role].manages_members:
         _require_another_manager(db, accounts, membership)
@@ -101,7 +101,7 @@ def _membership(db: DbSession, accounts: Accounts, membership_id: int):
     return membership
 
 
-def _require_manager(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: int):
+def require_manager(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: int):
     """The person acting, if they may manage the tenant's members; others get 403 (another tenant's: 404)."""
     if actor.role is Role.ADMIN:
         return db.get(accounts.models.Person, actor.person_id) if actor.person_id else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, utcnow
@@ -26,6 +26,7 @@ class AccountModels:
     Membership: type
     SignInLink: type
     WebSession: type
+    SignInProvider: type
 
 
 def account_models(db, tenant_table: str, tenant_class: str) -> AccountModels:
@@ -98,4 +99,23 @@ def account_models(db, tenant_table: str, tenant_class: str) -> AccountModels:
         person: Mapped[Person] = relationship()
         membership: Mapped[Membership | None] = relationship()
 
-    return AccountModels(Person, Membership, SignInLink, WebSession)
+    class SignInProvider(db.Model):
+        """A tenant's own OpenID provider (single sign-on): addresses at its domains sign in there, not by link.
+
+        The client secret is kept as given, since the token endpoint needs it; the database is the
+        service's own and no page shows the secret again.
+        """
+
+        __tablename__ = "sign_in_provider"
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        tenant_id: Mapped[int] = mapped_column(ForeignKey(f"{tenant_table}.id", ondelete="CASCADE"), unique=True)
+        issuer: Mapped[str] = mapped_column(String(300))
+        client_id: Mapped[str] = mapped_column(String(200))
+        client_secret: Mapped[str] = mapped_column(String(500))
+        email_domains: Mapped[list[str]] = mapped_column(JSON, default=list)  # lower-case
+        updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+        tenant = relationship(tenant_class)
+
+    return AccountModels(Person, Membership, SignInLink, WebSession, SignInProvider)

@@ -1,6 +1,8 @@
 """The sign-in pages both services serve for their own people, in Danish.
 
-- GET/POST /log-ind               ask for a sign-in link (the same answer whether or not the address is known)
+- GET/POST /log-ind               ask for a sign-in link (the same answer whether or not the address is known);
+                                  an address at a domain with single sign-on goes to its identity provider
+- GET      /oidc/callback         the identity provider's answer (shared.accounts.sso, shared.oidc)
 - GET/POST /log-ind/<secret>      the link from the mail: a button to sign in (mail scanners that open
                                   links must not use them up), then a new session
 - POST     /log-ud                end the session on the server
@@ -13,10 +15,13 @@ commit point commit (shared.transaction), and hand the mail to the job engine af
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from shared import rate_limits
-from shared.accounts import SESSION_KEY, accounts, current_web_session
+from shared import oidc, rate_limits
+from shared.accounts import SESSION_KEY, accounts, current_web_session, sso
 from shared.accounts import sign_in as links
 from shared.clock import now
 from shared.links import absolute_url
@@ -27,6 +32,8 @@ from shared.transaction import rollback
 # Named …_pages so that errors on these routes render as HTML pages (shared.pages.is_page_request).
 blp = Blueprint("accounts_pages", __name__)
 
+log = logging.getLogger(__name__)
+PENDING_SSO = "sso"
 LINKS_PER_ADDRESS = "5/15 minutes"
 LINKS_PER_IP = "30/15 minutes"
 SLOW_DOWN = "Du har bedt om mange links på kort tid. Vent lidt, og prøv igen."
@@ -55,8 +62,11 @@ def sign_in():
         return _render("sign_in.html", next_path=next_path, email=email,
                        error="Skriv din e-mailadresse, fx navn@kommune.dk."), 422
     rate_limits.check("sign-in-link:ip", LINKS_PER_IP, request.remote_addr or "unknown", SLOW_DOWN)
-    rate_limits.check("sign-in-link:address", LINKS_PER_ADDRESS, links.email_key(email), SLOW_DOWN)
     service_accounts = accounts()
+    provider = sso.provider_for_email(service_accounts.db.session, service_accounts, email)
+    if provider is not None:
+        return _to_identity_provider(provider, next_path)
+    rate_limits.check("sign-in-link:address", LINKS_PER_ADDRESS, links.email_key(email), SLOW_DOWN)
     mail = links.request_link(service_accounts.db.session, service_accounts.models, email, next_path or None, now())
     if mail is not None:
         queue_link_mail(mail)
@@ -76,10 +86,49 @@ def use_link(secret: str):
     except links.LinkRefused as refused:
         rollback(db)
         return _render("sign_in.html", next_path="", email="", error=None, refused=refused.detail), 400
-    via = "invitation" if link.purpose == "invitation" else "link"
-    _begin(links.start_session(db, service_accounts.models, link.person, via=via,
-                               user_agent=request.user_agent.string or "", now=now()))
+    invited = link.purpose == "invitation"
+    # An invitation's newest membership is the one it was sent for: the invitee starts out acting in it.
+    membership = max(link.person.memberships, key=lambda held: held.id) if invited and link.person.memberships \
+        else None
+    _begin(links.start_session(db, service_accounts.models, link.person, via="invitation" if invited else "link",
+                               membership=membership, user_agent=request.user_agent.string or "", now=now()))
     return redirect(link.next_path or url_for(service_accounts.home_endpoint), code=303)
+
+
+def _to_identity_provider(provider, next_path: str):
+    """Send the browser to the tenant's OpenID provider; what the callback must check waits in the session."""
+    try:
+        url, pending = oidc.start(sso.settings_of(provider), absolute_url(url_for("accounts_pages.oidc_callback")))
+    except oidc.OidcError as error:
+        log.warning("Single sign-on for %s could not start: %s", provider.tenant_id, error.detail)
+        return _render("sign_in.html", next_path=next_path, email="", error=None, refused=str(error)), 503
+    session[PENDING_SSO] = {**asdict(pending), "provider": provider.id, "next": next_path}
+    return redirect(url, code=303)
+
+
+@blp.route("/oidc/callback")
+def oidc_callback():
+    """The identity provider's answer: a member of the tenant is signed in, anyone else is told why not."""
+    service_accounts = accounts()
+    db = service_accounts.db.session
+    pending = session.pop(PENDING_SSO, None)
+    provider = db.get(service_accounts.models.SignInProvider, pending["provider"]) if pending else None
+    try:
+        if provider is None:
+            raise links.LinkRefused("Log-ind hos jeres identitetsudbyder er udløbet eller ikke begyndt her. "
+                                    "Prøv igen.")
+        started = oidc.PendingSignIn(**{key: pending[key] for key in
+                                        ("state", "nonce", "code_verifier", "redirect_uri", "issuer")})
+        identity = oidc.finish(sso.settings_of(provider), started, request.args)
+        person, membership = sso.member_for_identity(db, service_accounts, provider, identity)
+    except oidc.OidcError as error:
+        log.warning("Single sign-on refused: %s", error.detail)
+        return _render("sign_in.html", next_path="", email="", error=None, refused=str(error)), 400
+    except links.LinkRefused as refused:
+        return _render("sign_in.html", next_path="", email="", error=None, refused=refused.detail), 400
+    _begin(links.start_session(db, service_accounts.models, person, via="oidc", membership=membership,
+                               user_agent=request.user_agent.string or "", now=now()))
+    return redirect(pending.get("next") or url_for(service_accounts.home_endpoint), code=303)
 
 
 @blp.route("/log-ud", methods=["POST"])

@@ -8,6 +8,7 @@ import vobject
 from shared.auth import Role, issue_token
 from tests.conftest import TOKEN_SECRET
 from tests.e2e.conftest import sign_in_by_link
+from tests.oidc_provider.fixtures import ANNA, CLIENT, SCHOOL_DOMAIN, oidc_provider  # noqa: F401 (a fixture)
 
 
 def bearer(role: Role, **scope) -> dict:
@@ -124,3 +125,56 @@ def test_a_school_admin_signs_in_by_the_link_in_the_mail_and_out_again(system, p
     assert "Du er logget ud." in page.locator("main").inner_text()
     page.goto(f"{catalogue_url}/skole")
     assert "/log-ind" in page.url
+
+
+def test_a_school_admin_sets_up_single_sign_on_and_a_colleague_signs_in_at_the_schools_provider(
+        system, page, mail_server, oidc_provider):  # noqa: F811 (the fixture imported above)
+    catalogue_url, _ = system
+    sign_in_by_link(page, catalogue_url, "admin@videndjurs.example", mail_server)
+    page.goto(f"{catalogue_url}/medlemmer")
+    page.get_by_label("Navn").fill("Anna Hansen")
+    page.get_by_label("E-mailadresse").fill(ANNA.email)
+    page.get_by_role("button", name="Send invitation").click()
+    assert "Anna Hansen er inviteret" in page.locator("main").inner_text()
+    page.get_by_label("Udbyderens adresse (issuer)").fill(oidc_provider.issuer)
+    page.get_by_label("Klient-id").fill(CLIENT.client_id)
+    page.get_by_label("Klienthemmelighed").fill(CLIENT.client_secret)
+    page.get_by_label("E-maildomæner").fill(SCHOOL_DOMAIN)
+    page.get_by_role("button", name="Gem single sign-on").click()
+    assert "Single sign-on er gemt" in page.locator("main").inner_text()
+    page.locator("header").get_by_role("button", name="Log ud").click()
+
+    page.goto(f"{catalogue_url}/log-ind")
+    page.get_by_label("E-mailadresse").fill(ANNA.email)
+    page.get_by_role("button", name="Send mig et link").click()
+    assert page.url.startswith(oidc_provider.issuer)  # at the school's own provider now
+    page.locator("input[name=login]").fill(ANNA.sub)
+    page.get_by_role("button", name="Log ind").click()
+
+    page.wait_for_url(f"{catalogue_url}/skole")
+    assert "Logget ind som Anna Hansen" in page.locator("header").inner_text()
+    assert page.get_by_role("heading", level=1).inner_text() == "Viden Djurs"
+
+
+def test_an_invited_colleague_accepts_by_the_mail_and_switches_between_organisations(system, page, mail_server):
+    _, enrolment_url = system
+    sign_in_by_link(page, enrolment_url, "admin@viborg.example", mail_server)
+    page.goto(f"{enrolment_url}/medlemmer")
+    page.get_by_label("Navn").fill("Kasper Munk")
+    page.get_by_label("E-mailadresse").fill("admin@syddjurs.example")  # already Syddjurs' HR admin
+    page.get_by_label("Rolle", exact=True).select_option(label="HR")
+    page.get_by_role("button", name="Send invitation").click()
+    assert "Kasper Munk er inviteret" in page.locator("main").inner_text()
+    page.locator("header").get_by_role("button", name="Log ud").click()
+
+    handler, _ = mail_server
+    invitation = handler.messages()[-1]
+    assert invitation["To"] == "admin@syddjurs.example" and "inviteret" in invitation["Subject"]
+    link = next(line for line in invitation.get_body().get_content().splitlines() if "/log-ind/" in line)
+    page.goto(link.strip())
+    page.get_by_role("button", name="Log ind").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Tilmeldinger – Viborg Kommune"
+
+    page.get_by_label("Arbejd som").select_option(label="Syddjurs Kommune (HR-administrator)")
+    page.locator("header").get_by_role("button", name="Skift").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Tilmeldinger – Syddjurs Kommune"
