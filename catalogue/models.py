@@ -8,6 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.accounts.api_keys import api_key_model
 from shared.accounts.models import account_models
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.geography import REGIONS
@@ -217,3 +218,4 @@ IdempotencyRecord = idempotency_record_model(db)
 
 # The schools' people: course administrators and school admins (shared.accounts).
 ACCOUNTS = account_models(db, "provider", "Provider")
+ApiKey = api_key_model(db, "provider", "Provider")

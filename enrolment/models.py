@@ -9,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, case, func, select, text
 from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
+from shared.accounts.api_keys import api_key_model
 from shared.accounts.models import account_models
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.idempotency import idempotency_record_model
@@ -199,3 +200,4 @@ IdempotencyRecord = idempotency_record_model(db)
 
 # The organisations' people: HR, HR admins and approvers (shared.accounts).
 ACCOUNTS = account_models(db, "organisation", "Organisation")
+ApiKey = api_key_model(db, "organisation", "Organisation")

@@ -3,6 +3,11 @@
 Tokens are JWTs (RFC 7519, HS256) signed with GLU_TOKEN_SECRET. They carry the role, the scope
 (a provider id for schools, an organisation key for HR) and an expiry, so either service can
 verify a token the other issued without a database lookup.
+
+A bearer may also be an API key (`glu_c_…`, `glu_e_…`, shared.accounts.api_keys): a school's or
+organisation's integration. Keys are checked by the service that issued them, which is what the
+service installed as `app.extensions["api_keys"]` does; operators and the services' calls to each
+other go on using JWTs.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ class Actor:
 
     A person signed in on the pages also carries who they are (`person_id`, in the service's own
     accounts) and their membership's role there (`member_role`, e.g. "school_admin"); a token
-    from `issue-token` carries neither.
+    from `issue-token` carries neither. An API key carries its role as `member_role` and its id
+    (`key_id`, in the issuing service's `api_key` table), so what it does can be told apart from a
+    person's.
     """
 
     role: Role | None = None
@@ -45,6 +52,7 @@ class Actor:
     organisation: str | None = None
     person_id: int | None = None
     member_role: str | None = None
+    key_id: int | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -55,6 +63,8 @@ class Actor:
 
 
 ANONYMOUS = Actor()
+# What every API key begins with; a JWT never does (its first part is base64 of '{"').
+API_KEY_PREFIX = "glu_"
 # Kept with the request (not in flask.g, which lives as long as the app context) once read.
 _ACTOR_KEY = "glu.actor"
 
@@ -111,8 +121,17 @@ def current_actor() -> Actor:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Brug 'Authorization: Bearer <adgangsnøgle>'.")
-            request.environ[_ACTOR_KEY] = read_token(current_app.config["GLU_TOKEN_SECRET"], token.strip())
+            request.environ[_ACTOR_KEY] = _read_bearer(token.strip())
     return request.environ[_ACTOR_KEY]
+
+
+def _read_bearer(token: str) -> Actor:
+    if token.startswith(API_KEY_PREFIX):
+        api_keys = current_app.extensions.get("api_keys")
+        if api_keys is None:
+            raise Unauthorized("Denne tjeneste tager ikke imod API-nøgler.")
+        return api_keys.actor_for_bearer(token)
+    return read_token(current_app.config["GLU_TOKEN_SECRET"], token)
 
 
 def require_role(*roles: Role) -> Actor:
