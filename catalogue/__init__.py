@@ -7,10 +7,11 @@ from flask_migrate import Migrate
 
 from catalogue.accounts import CATALOGUE_ACCOUNTS
 from catalogue.jobs import register_jobs
-from catalogue.models import IdempotencyRecord, db
+from catalogue.models import ApiKey, IdempotencyRecord, db
 from catalogue.notifications import WebhookSender
 from shared import health
 from shared.accounts import install_accounts
+from shared.accounts.introspection import install_api_keys
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
@@ -45,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     install_rate_limits(app)
     install_mailbox(app)
     install_accounts(app, CATALOGUE_ACCOUNTS)
+    # The schools' API keys, and the organisations' ones asked at the enrolment service (when it is configured).
+    install_api_keys(app, api, ApiKey, other_url=app.config["ENROLMENT_URL"],
+                     other_transport=app.config.get("ENROLMENT_TRANSPORT"))
     install_idempotency(app, db, IdempotencyRecord)
     install_commit_point(app, db)
     install_response_cache(app, db)

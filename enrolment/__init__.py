@@ -8,9 +8,10 @@ from flask_migrate import Migrate
 from enrolment.accounts import ENROLMENT_ACCOUNTS
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.jobs import register_jobs
-from enrolment.models import IdempotencyRecord, db
+from enrolment.models import ApiKey, IdempotencyRecord, db
 from shared import health
 from shared.accounts import install_accounts
+from shared.accounts.introspection import install_api_keys
 from shared.api import make_api
 from shared.config import configure
 from shared.idempotency import install_idempotency
@@ -45,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     install_rate_limits(app)
     install_mailbox(app)
     install_accounts(app, ENROLMENT_ACCOUNTS)
+    # The organisations' API keys, and the schools' ones asked at the catalogue.
+    install_api_keys(app, api, ApiKey, other_url=app.config["CATALOGUE_URL"],
+                     other_transport=app.config.get("CATALOGUE_TRANSPORT"))
 
     from enrolment.pages import blp as pages
 

@@ -22,7 +22,10 @@ def make_api(app: Flask) -> Api:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     api = Api(app, spec_kwargs={"info": {"description": app.config.get("API_DESCRIPTION", "")}})
-    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    api.spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT or API key",
+        "description": "A token from issue-token (a JWT), or a school's or organisation's API key (glu_c_… or "
+                       "glu_e_…, made on the page /noegler); both services accept either."})
     app.before_request(_refuse_unknown_body_types)
     app.after_request(_conditional_get)
     return api

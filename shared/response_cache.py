@@ -24,6 +24,7 @@ from flask import Flask, Response, current_app, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 
+from shared.auth import current_actor
 from shared.db import single_read
 from shared.lru import BoundedLru
 from shared.observability import RESPONSE_CACHE
@@ -44,6 +45,9 @@ class ResponseCache(BoundedLru[_Stored]):
         self._db = db
 
     def respond(self, view, args, kwargs) -> Response:
+        # The caller first: a response kept for a token must not outlive the token. An API key revoked
+        # at the other service, or any token past its expiry, commits nothing here to change the snapshot.
+        current_actor()
         # Outside the request's transaction: the view's own statements come later, so still no older.
         with single_read(self._db.session) as connection:
             snapshot = connection.scalar(_SNAPSHOT)
