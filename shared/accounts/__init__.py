@@ -60,6 +60,7 @@ class Accounts:
 
 
 def install_accounts(app: Flask, service_accounts: Accounts) -> None:
+    import shared.accounts.key_pages  # noqa: F401 (its routes register on the blueprint)
     from shared.accounts import member_pages  # noqa: F401 (its routes register on the blueprint)
     from shared.accounts.pages import blp
 
