@@ -7,12 +7,13 @@ from flask_migrate import Migrate
 
 from catalogue.accounts import CATALOGUE_ACCOUNTS
 from catalogue.jobs import register_jobs
-from catalogue.models import ApiKey, IdempotencyRecord, db
+from catalogue.models import ApiKey, AuditEntry, IdempotencyRecord, db
 from catalogue.notifications import WebhookSender
 from shared import health
 from shared.accounts import install_accounts
 from shared.accounts.introspection import install_api_keys
 from shared.api import make_api
+from shared.audit import install_audit
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.jobs import install_jobs
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
+    install_audit(app, api, AuditEntry)
     install_pages(app)
     install_rate_limits(app)
     install_mailbox(app)

@@ -76,7 +76,7 @@ def import_offerings(db: DbSession, actor: Actor, data: bytes, *, dry_run: bool)
         row = ImportedRow(line=line)
         report.rows.append(row)
         try:
-            offering = create_offering(db, actor, schema.load(_as_json(raw)))
+            offering = create_offering(db, actor, schema.load(_as_json(raw)), audit_action="offering.imported")
         except ValidationError as error:
             row.errors = field_errors_from_messages(error.messages)
         except Forbidden:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.accounts.api_keys import api_key_model
 from shared.accounts.models import account_models
+from shared.audit import audit_entry_model
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.geography import REGIONS
 from shared.idempotency import idempotency_record_model
@@ -219,3 +220,6 @@ IdempotencyRecord = idempotency_record_model(db)
 # The schools' people: course administrators and school admins (shared.accounts).
 ACCOUNTS = account_models(db, "provider", "Provider")
 ApiKey = api_key_model(db, "provider", "Provider")
+
+# Who did what (shared.audit).
+AuditEntry = audit_entry_model(db)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import Location, Module, Offering, Session
 from catalogue.notifications import record_change
+from shared import audit
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -35,7 +36,8 @@ def get_offering(db: DbSession, actor: Actor, offering_id: int, *, for_update: b
     return offering
 
 
-def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = False) -> Offering:
+def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = False,
+                    audit_action: str = "offering.created") -> Offering:
     provider_id = data.get("provider_id") or actor.provider_id
     if provider_id is None:
         raise ValidationFailed.field("/provider_id", "Angiv skolen (provider_id).")
@@ -58,6 +60,8 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
     record_change(db, offering, webhook=False)
     db.add(offering)
     db.flush()
+    audit.record(db, audit_action, "offering", offering.id, tenant_id=provider_id,
+                 changes=audit.changed({}, audited_fields(offering)))
     return offering
 
 
@@ -73,6 +77,7 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
         raise Conflict("Et aflyst udbud kan ikke ændres.")
     if not changes:
         return offering
+    before = audited_fields(offering)
     if "reference" in changes:
         _check_reference_free(db, offering.provider_id, changes["reference"], offering.id)
     if "location_id" in changes:
@@ -89,6 +94,8 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
     check_offering(offering, positions)
     _bump_revision(db, offering, webhook=webhook)
     db.flush()
+    audit.record(db, "offering.changed", "offering", offering.id, tenant_id=offering.provider_id,
+                 changes=audit.changed(before, audited_fields(offering)))
     return offering
 
 
@@ -99,12 +106,24 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
     _require_editor(actor, offering.provider_id)
     if offering.status == "cancelled":
         raise Conflict("Udbuddet er allerede aflyst.")
+    before = offering.status
     offering.status = "cancelled"
     offering.cancelled_at = utcnow()
     offering.cancellation_reason = reason
     _bump_revision(db, offering, webhook=webhook)
     db.flush()
+    audit.record(db, "offering.cancelled", "offering", offering.id, tenant_id=offering.provider_id,
+                 changes={"status": [before, "cancelled"], "cancellation_reason": [None, reason]})
     return offering
+
+
+def audited_fields(offering: Offering) -> dict:
+    """What an audit entry compares before and after a change: the fields a school sets, and the sessions."""
+    fields = {name: getattr(offering, name) for name in EDITABLE_FIELDS}
+    fields.update(status=offering.status, location_id=offering.location_id,
+                  sessions=[[session.starts_at.isoformat(), session.ends_at.isoformat()]
+                            for session in offering.sessions])
+    return fields
 
 
 def record_seat_counts(db: DbSession, offering_id: int, counts: dict) -> dict:

@@ -8,11 +8,12 @@ from flask_migrate import Migrate
 from enrolment.accounts import ENROLMENT_ACCOUNTS
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.jobs import register_jobs
-from enrolment.models import ApiKey, IdempotencyRecord, db
+from enrolment.models import ApiKey, AuditEntry, IdempotencyRecord, db
 from shared import health
 from shared.accounts import install_accounts
 from shared.accounts.introspection import install_api_keys
 from shared.api import make_api
+from shared.audit import install_audit
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.jobs import install_jobs
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)
+    install_audit(app, api, AuditEntry)
     install_pages(app)
     install_rate_limits(app)
     install_mailbox(app)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from enrolment import outbox
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.enrolments import add_enrolment, lock_open_offering
+from enrolment.enrolments import add_enrolment, audit_change, lock_open_offering
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant
 from enrolment.organisations import organisation_in_scope, participant_for
 from shared.auth import Actor
@@ -119,6 +119,7 @@ def enrol_batch(db: DbSession, actor: Actor, catalogue: CatalogueClient, offerin
         else:
             person = participant_for(db, organisation, participant["name"], participant["email"])
             enrolment = add_enrolment(db, offering_seats, organisation, person, source=SOURCE)
+            audit_change(db, "enrolment.enrolled", enrolment, None)  # a dry run rolls it back with the rest
             row.outcome = enrolment.status
             placed.append((row, enrolment))
         if row.outcome == "duplicate":

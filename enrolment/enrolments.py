@@ -1,4 +1,5 @@
-"""An enrolment's life: enrolled by HR or requested by a leader, approved or rejected, substituted, cancelled.
+"""An enrolment's life: enrolled by HR or requested by a leader (enrolment.leader_requests), approved or
+rejected, substituted, cancelled.
 
 Each change reads top to bottom: who may act (get_enrolment), the offering's lock and the
 enrolment read again under it (seats.lock_enrolment), the check of what it says now, the
@@ -19,10 +20,11 @@ from sqlalchemy.orm import joinedload
 from enrolment import notices, outbox, seats
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.models import ACTIVE_STATUSES, STATUS_LABELS, Enrolment, OfferingSeats, Organisation, Participant
-from enrolment.organisations import find_or_add_participant, find_organisation, organisation_in_scope, participant_for
+from enrolment.organisations import find_or_add_participant, organisation_in_scope, participant_for
+from shared import audit
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.observability import count_enrolment
 
 
@@ -31,25 +33,25 @@ def enrol_participant(db: DbSession, actor: Actor, catalogue: CatalogueClient, o
     """HR (or an administrator) enrols someone: confirmed if a seat is free, otherwise waitlisted (and positioned)."""
     organisation = organisation_in_scope(db, actor, organisation_key)
     offering_seats = lock_open_offering(db, catalogue, offering_id, today)
-    return _enrol(db, organisation, offering_seats, participant, source=source, needs_approval=False)
+    enrolment = _enrol(db, organisation, offering_seats, participant, source=source, needs_approval=False)
+    audit_change(db, "enrolment.enrolled", enrolment, None)
+    return enrolment
 
 
-def request_seat(db: DbSession, catalogue: CatalogueClient, offering_id: int, participant: dict,
-                 organisation_key: str, today: date) -> Enrolment:
-    """A leader asks for a seat; it waits for HR where the organisation wants to approve."""
-    organisation = find_organisation(db, organisation_key)
-    if organisation is None:
-        raise ValidationFailed.field("/organisation", f"Organisationen '{organisation_key}' findes ikke.")
-    offering_seats = lock_open_offering(db, catalogue, offering_id, today)
-    return _enrol(db, organisation, offering_seats, participant, source="request",
-                  needs_approval=organisation.requires_approval)
+def audit_change(db: DbSession, action: str, enrolment: Enrolment, before: str | None, *, actor=None) -> None:
+    """The audit entry of a change of a place: its status from → to (and, for a new place, whose it is)."""
+    changes = {"status": [before, enrolment.status]}
+    if before is None:
+        changes["participant"] = [None, enrolment.participant.name]
+    audit.record(db, action, "enrolment", enrolment.id, tenant_id=enrolment.organisation_id, actor=actor,
+                 changes=changes)
 
 
 def _enrol(db: DbSession, organisation: Organisation, offering_seats: OfferingSeats, participant: dict, *,
            source: str, needs_approval: bool) -> Enrolment:
     person, added = find_or_add_participant(db, organisation, participant["name"], participant["email"])
     # Someone added just now has no places in the offering yet (and the unique index would refuse one).
-    earlier = [] if added else _earlier_places_if_none_active(db, offering_seats.offering_id, person)
+    earlier = [] if added else earlier_places_if_none_active(db, offering_seats.offering_id, person)
     enrolment = add_enrolment(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval,
                               earlier=earlier)
     outbox.report_seats(db, offering_seats)
@@ -69,7 +71,7 @@ def lock_open_offering(db: DbSession, catalogue: CatalogueClient, offering_id: i
         offering_seats = seats.lock_or_add_offering(db, offering)
         notices.status_changed(db, seats.record_offering(db, offering_seats, offering).promoted)
     try:
-        _require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
+        require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
     except Conflict:
         count_enrolment("refused")  # at once: the transaction is rolled back
         raise
@@ -105,9 +107,10 @@ def approve_request(db: DbSession, actor: Actor, enrolment_id: int, today: date)
     if enrolment.status != "pending_approval":
         raise Conflict(f"Anmodningen er allerede behandlet ({STATUS_LABELS[enrolment.status].lower()}); "
                        "kun en anmodning, der venter på godkendelse, kan godkendes.")
-    _require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
+    require_open(offering_seats.status, offering_seats.enrolment_deadline, today)
     notices.status_changed(db, [seats.place_in_line(db, offering_seats, enrolment)])
     outbox.report_seats(db, offering_seats)
+    audit_change(db, "enrolment.approved", enrolment, "pending_approval")
     return enrolment
 
 
@@ -119,6 +122,7 @@ def reject_request(db: DbSession, actor: Actor, enrolment_id: int) -> Enrolment:
                        "kun en anmodning, der venter på godkendelse, kan afvises.")
     notices.status_changed(db, [seats.set_status(db, offering_seats, enrolment, "rejected")])
     count_enrolment("rejected", db)
+    audit_change(db, "enrolment.rejected", enrolment, "pending_approval")
     return enrolment
 
 
@@ -157,6 +161,10 @@ def _cancel(db: DbSession, enrolment: Enrolment, today: date, holder: Participan
     changes = [seats.set_status(db, offering_seats, enrolment, "cancelled"), *seats.promote_waiting(db, offering_seats)]
     notices.status_changed(db, changes)
     outbox.report_seats(db, offering_seats)
+    by_holder = audit.AuditActor("participant", holder.id, f"{holder.name} (Mine kurser)") if holder else None
+    audit_change(db, "enrolment.cancelled", enrolment, changes[0].before, actor=by_holder)
+    for promoted in changes[1:]:
+        audit_change(db, "enrolment.promoted", promoted.enrolment, promoted.before, actor=audit.SYSTEM)
     return enrolment
 
 
@@ -179,6 +187,8 @@ def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, parti
         enrolment.calendar_sequence += 1
         enrolment.updated_at = utcnow()
         notices.place_handed_over(db, enrolment, previous)
+        audit.record(db, "enrolment.substituted", "enrolment", enrolment.id, tenant_id=enrolment.organisation_id,
+                     changes={"participant": [previous.name, person.name]})
     return enrolment
 
 
@@ -211,7 +221,8 @@ def enrolments_query(actor: Actor, filters: EnrolmentFilters) -> Select:
     """The enrolments the caller may see: HR its own organisation's, an administrator all (or one's)."""
     if actor.role not in (*ORGANISATION_ROLES, Role.ADMIN):
         raise Forbidden("Kun HR og administratorer kan se tilmeldinger.")
-    statement = (select(Enrolment).join(Enrolment.organisation)
+    # A request nobody has confirmed is in no one's queue (enrolment.leader_requests).
+    statement = (select(Enrolment).join(Enrolment.organisation).where(Enrolment.status != "unconfirmed")
                  .options(joinedload(Enrolment.participant), joinedload(Enrolment.organisation))
                  .order_by(Enrolment.offering_id, Enrolment.id))
     if actor.role in ORGANISATION_ROLES:
@@ -227,7 +238,7 @@ def enrolments_query(actor: Actor, filters: EnrolmentFilters) -> Select:
     return statement
 
 
-def _require_open(status: str, deadline: date, today: date) -> None:
+def require_open(status: str, deadline: date, today: date) -> None:
     if status == "cancelled":
         raise Conflict("Udbuddet er aflyst.")
     if status != "published":
@@ -237,10 +248,10 @@ def _require_open(status: str, deadline: date, today: date) -> None:
 
 
 def _require_not_enrolled(db: DbSession, offering_id: int, participant: Participant) -> None:
-    _earlier_places_if_none_active(db, offering_id, participant)
+    earlier_places_if_none_active(db, offering_id, participant)
 
 
-def _earlier_places_if_none_active(db: DbSession, offering_id: int, participant: Participant) -> list[Enrolment]:
+def earlier_places_if_none_active(db: DbSession, offering_id: int, participant: Participant) -> list[Enrolment]:
     """The person's places in the offering, all ended (cancelled, rejected); 409 if one is still active."""
     places = list(db.scalars(select(Enrolment).where(Enrolment.offering_id == offering_id,
                                                      Enrolment.participant_id == participant.id)

@@ -1,6 +1,6 @@
 """Lists that leave the service: HR's CSV export of its enrolments, and a school's participant lists.
 
-CSV files are written one way (`write_csv`): UTF-8 with a byte order mark, so Excel shows æøå
+CSV files are written one way (shared.csv_files.write_csv): UTF-8 with a byte order mark, so Excel shows æøå
 right, semicolon-separated as Danish Excel expects, and with every text cell that a spreadsheet
 would take for a formula (starting with =, +, -, @, tab or carriage return) prefixed by an apostrophe.
 
@@ -12,9 +12,7 @@ enrolled) is looked up in the catalogue: the school that runs it gets an empty l
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,34 +24,14 @@ from enrolment.enrolments import EnrolmentFilters, enrolments_query
 from enrolment.models import STATUS_LABELS, Enrolment, OfferingSeats
 from shared.auth import Actor, Role
 from shared.clock import COPENHAGEN
+from shared.csv_files import write_csv
 from shared.db import MAX_ID
 from shared.errors import Forbidden, NotFound
-
-BOM = "\ufeff"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 ENROLMENT_COLUMNS = ("Tilmelding", "Udbud", "Navn", "E-mail", "Status", "Plads på venteliste", "Oprettet")
 PARTICIPANT_COLUMNS = ("Navn", "Organisation", "Status", "Plads på venteliste")
 # The order of a school's list: seats first, then the waiting list, requests, and those who left.
 _SCHOOL_STATUSES = ("confirmed", "waitlisted", "pending_approval", "cancelled")
-
-
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A semicolon-separated UTF-8 file with a BOM; None is an empty cell, formula-like text is neutralised."""
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_cell(value) for value in header])
-    writer.writerows([_cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 # --- HR's export ----------------------------------------------------------------------------------

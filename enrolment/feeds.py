@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import contains_eager
@@ -27,15 +27,17 @@ FINGERPRINT = (Enrolment.id, Enrolment.offering_id, Enrolment.status, Enrolment.
                Enrolment.updated_at, Participant.name, OfferingSeats.catalogue_revision, OfferingSeats.refreshed_at,
                OfferingSeats.status)
 
+# A request nobody has confirmed yet is no one's course (enrolment.leader_requests).
+SHOWN_IN_CALENDARS = Enrolment.status != "unconfirmed"
 # One row per enrolment (one with NULLs if there is none; none for an unknown secret): the feed's
 # owner, then FINGERPRINT.
 PARTICIPANT_FEED = (select(Participant.id.label("owner_id"), Participant.name.label("owner_name"), *FINGERPRINT)
-                    .outerjoin(Enrolment, Enrolment.participant_id == Participant.id)
+                    .outerjoin(Enrolment, and_(Enrolment.participant_id == Participant.id, SHOWN_IN_CALENDARS))
                     .outerjoin(Enrolment.seats)
                     .where(Participant.feed_token == bindparam("token")).order_by(Enrolment.id))
 ORGANISATION_FEED = (select(Organisation.id.label("owner_id"), Organisation.name.label("owner_name"), *FINGERPRINT)
                      .select_from(Organisation)
-                     .outerjoin(Enrolment, Enrolment.organisation_id == Organisation.id)
+                     .outerjoin(Enrolment, and_(Enrolment.organisation_id == Organisation.id, SHOWN_IN_CALENDARS))
                      .outerjoin(Enrolment.participant).outerjoin(Enrolment.seats)
                      .where(Organisation.feed_token == bindparam("token")).order_by(Enrolment.id))
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, rela
 
 from shared.accounts.api_keys import api_key_model
 from shared.accounts.models import account_models
+from shared.audit import audit_entry_model
 from shared.db import UTCDateTime, declarative_base, utcnow
 from shared.idempotency import idempotency_record_model
 from shared.links import absolute_url
@@ -29,6 +30,7 @@ STATUS_LABELS = {
     "pending_approval": "Afventer godkendelse",
     "cancelled": "Afmeldt",
     "rejected": "Afvist",
+    "unconfirmed": "Afventer bekræftelse",
 }
 
 
@@ -201,3 +203,6 @@ IdempotencyRecord = idempotency_record_model(db)
 # The organisations' people: HR, HR admins and approvers (shared.accounts).
 ACCOUNTS = account_models(db, "organisation", "Organisation")
 ApiKey = api_key_model(db, "organisation", "Organisation")
+
+# Who did what (shared.audit).
+AuditEntry = audit_entry_model(db)

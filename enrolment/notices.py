@@ -80,6 +80,17 @@ def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: d
                  earlier=earlier)
 
 
+def confirm_request(db: DbSession, enrolment: Enrolment, token: str, expires: datetime) -> None:
+    """The address a request names is asked whether it was them: nothing counts until they confirm."""
+    offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
+    title = f"{offering['module_title']} hos {offering['provider_name']}"
+    link = absolute_url(f"/anmod/bekraeft/{token}")
+    send(db, enrolment, offering, f"Bekræft din anmodning: {title}",
+         f"Der er bedt om en plads på kurset til denne e-mailadresse. Var det dig, så bekræft anmodningen "
+         f"inden {_when_local(expires)}:\n\n{link}\n\nVar det ikke dig, kan du se bort fra mailen; "
+         f"så sker der ingenting.", None, utcnow())
+
+
 def offering_moved(db: DbSession, enrolments: list[Enrolment]) -> None:
     """A school moved sessions or changed the place: everyone holding or waiting for a place hears of it."""
     now = utcnow()
@@ -138,6 +149,11 @@ def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text
 
 def feed_url(token: str) -> str:
     return absolute_url(f"/feeds/participants/{token}.ics")
+
+
+def _when_local(instant: datetime) -> str:
+    local = instant.astimezone(COPENHAGEN)
+    return f"{WEEKDAYS[local.weekday()]} {local.day}. {MONTHS[local.month - 1]} kl. {local:%H.%M}"
 
 
 def _when(session: dict) -> str:

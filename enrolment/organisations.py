@@ -54,9 +54,10 @@ def participant_for(db: DbSession, organisation: Organisation, name: str, email:
     return find_or_add_participant(db, organisation, name, email)[0]
 
 
-def find_or_add_participant(db: DbSession, organisation: Organisation, name: str,
-                            email: str) -> tuple[Participant, bool]:
-    """As `participant_for`, and whether the participant was added just now.
+def find_or_add_participant(db: DbSession, organisation: Organisation, name: str, email: str, *,
+                            keep_existing: bool = False) -> tuple[Participant, bool]:
+    """As `participant_for`, and whether the participant was added just now. With `keep_existing` (a
+    stranger's request) someone already known keeps the name and address stored for them.
 
     One INSERT … ON CONFLICT DO NOTHING RETURNING: a new person is added and read back in one
     statement; only someone already known takes a second one to be read. Two transactions adding
@@ -76,6 +77,7 @@ def find_or_add_participant(db: DbSession, organisation: Organisation, name: str
     participant = db.scalars(select(Participant).where(Participant.organisation_id == organisation.id,
                                                        Participant.email_key == email_key)
                              .execution_options(populate_existing=True)).one()
-    participant.name = name
-    participant.email = email.strip()
+    if not keep_existing:
+        participant.name = name
+        participant.email = email.strip()
     return participant, False

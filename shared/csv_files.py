@@ -1,8 +1,33 @@
-"""Reading an uploaded CSV file the way Danish Excel writes it."""
+"""CSV files the way Danish Excel reads and writes them: UTF-8 with a BOM, semicolons."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
 from shared.errors import ValidationFailed
+
+BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A semicolon-separated UTF-8 file with a BOM; None is an empty cell, formula-like text is neutralised."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_cell(value) for value in header])
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def decode_csv(data: bytes, columns_hint: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from shared.errors import handle_integrity_error, handle_unexpected_error
 
 log = logging.getLogger(__name__)
 _JOBS = "glu.jobs_after_commit"
+_KEPT = "glu.kept_if_refused"
 
 
 def after_commit(session: Session, job: str, **kwargs) -> None:
@@ -34,6 +35,15 @@ def after_commit(session: Session, job: str, **kwargs) -> None:
     wanted = session.info.setdefault(_JOBS, [])
     if (job, kwargs) not in wanted:
         wanted.append((job, kwargs))
+
+
+def keep_if_refused(session: Session, instance) -> None:
+    """Write `instance` even if this request ends in a refusal, which rolls back everything else.
+
+    For the records of refusals themselves (an audit entry of a refused sign-in): they are added
+    after the rollback and committed on their own.
+    """
+    session.info.setdefault(_KEPT, []).append(instance)
 
 
 def commit(session: Session) -> None:
@@ -53,6 +63,13 @@ def rollback(session: Session) -> None:
     session.info.pop(_JOBS, None)
 
 
+def _keep_refusal_records(session: Session) -> None:
+    kept = session.info.pop(_KEPT, [])
+    if kept:
+        session.add_all(kept)
+        commit(session)
+
+
 def install_commit_point(app: Flask, db) -> None:
     """End every request's transaction in one place: commit below 400, otherwise roll back."""
 
@@ -61,11 +78,16 @@ def install_commit_point(app: Flask, db) -> None:
         session = db.session
         try:
             if response.status_code < 400:
+                session.info.pop(_KEPT, None)  # added already, with everything else
                 if claim is not None:
                     idempotency.store(session, claim, response)
                 commit(session)
                 return response
+            kept = session.info.get(_KEPT)
             rollback(session)
+            if kept:
+                session.info[_KEPT] = kept
+                _keep_refusal_records(session)
             if claim is not None and response.status_code < 500:
                 # A refusal changed nothing, and a retry would be refused alike: keep it to replay.
                 idempotency.store(session, claim, response)

@@ -13,7 +13,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from enrolment import enrolments
+from enrolment import enrolments, leader_requests
+from enrolment.leader_requests import UNCONFIRMED
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant, db
 from enrolment.pages.common import (
     blp,
@@ -25,7 +26,7 @@ from enrolment.pages.common import (
     status_text,
     without_missing,
 )
-from shared.clock import copenhagen_today
+from shared.clock import copenhagen_today, now
 from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from shared.forms import FormErrors
 from shared.links import absolute_url
@@ -57,8 +58,8 @@ def request_seat(offering_id: int):
                 "offering_id": offering_id, "organisation": given(values["organisation"]),
                 "participant": without_missing({"name": given(values["navn"]), "email": given(values["email"])}),
             }))
-            enrolment = enrolments.request_seat(db.session, catalogue(), offering_id, data["participant"],
-                                                data["organisation"], copenhagen_today())
+            enrolment = leader_requests.request_seat(db.session, catalogue(), offering_id, data["participant"],
+                                                     data["organisation"], copenhagen_today(), now())
         except ValidationError as error:
             errors.add_validation(error, REQUEST_FIELDS)
         except ServiceUnavailable as error:
@@ -73,6 +74,24 @@ def request_seat(offering_id: int):
     return render_template("enrolment/request_form.html", offering=offering, values=values, errors=errors,
                            organisations=organisation_choices(), demo=offering["demo"],
                            ), 422 if errors else 200
+
+
+@blp.route("/anmod/bekraeft/<token>", methods=["GET", "POST"])
+def confirm_request(token: str):
+    """The link in the mail: a button, so that a mail scanner opening links confirms nothing."""
+    try:
+        if request.method == "GET":
+            enrolment = leader_requests.request_of(db.session, token, now())
+            return render_template("enrolment/request_confirm.html", enrolment=enrolment, token=token,
+                                   offering=offering_from_snapshot(enrolment.seats.snapshot), done=False)
+        check_csrf()
+        enrolment = leader_requests.confirm_request(db.session, token, copenhagen_today(), now())
+    except DomainError as refused:
+        rollback(db.session)
+        return render_template("enrolment/request_confirm.html", refused=refused.detail, enrolment=None,
+                               offering=None, done=False), refused.status
+    return render_template("enrolment/request_confirm.html", enrolment=enrolment, done=True,
+                           offering=offering_from_snapshot(enrolment.seats.snapshot), status=status_text(enrolment))
 
 
 def catalogue_down(error: ServiceUnavailable):
@@ -95,7 +114,7 @@ def participant_by_page_token(token: str) -> Participant:
 def my_courses(token: str):
     participant = participant_by_page_token(token)
     courses = list(db.session.scalars(
-        select(Enrolment).where(Enrolment.participant_id == participant.id)
+        select(Enrolment).where(Enrolment.participant_id == participant.id, Enrolment.status != UNCONFIRMED)
         .options(joinedload(Enrolment.seats), joinedload(Enrolment.organisation))))
     today = copenhagen_today()
     shown = [{"enrolment": enrolment, "offering": offering_from_snapshot(enrolment.seats.snapshot),

@@ -79,6 +79,7 @@ class SignedIn:
     current: int | None  # the membership acted in (None: as administrator)
     choices: list[tuple[int | None, str]]
     manages_members: bool
+    reads_log: bool  # the audit log (shared.audit_views): not approvers
 
 
 def signed_in() -> SignedIn | None:
@@ -93,8 +94,10 @@ def signed_in() -> SignedIn | None:
         choices.append((None, "Administrator"))
     acting = next(label for key, label in choices if key == web_session.membership_id)
     membership = web_session.membership
-    manages = membership is None or service_accounts.roles[membership.role].manages_members
-    return SignedIn(person.name, acting, web_session.membership_id, choices, manages)
+    role = service_accounts.roles[membership.role] if membership is not None else None
+    manages = role is None or role.manages_members
+    reads_log = role is None or role.actor_role is not Role.APPROVER
+    return SignedIn(person.name, acting, web_session.membership_id, choices, manages, reads_log)
 
 
 def danish_instant(instant) -> str:

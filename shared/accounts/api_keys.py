@@ -27,7 +27,7 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm import Session as DbSession
 
-from shared import clock
+from shared import audit, clock
 from shared.accounts import Accounts
 from shared.accounts.members import tenant_id_of
 from shared.accounts.sign_in import secret_hash
@@ -159,6 +159,9 @@ def create_key(db: DbSession, keys: ApiKeys, actor: Actor, tenant_id: int, name:
                      expires_at=_midnight_after(last_day))
     db.add(key)
     db.flush()
+    audit.record(db, "key.created", "api_key", key.id, tenant_id=tenant_id,
+                 changes={"name": [None, name], "role": [None, role], "prefix": [None, key.prefix],
+                          "expires_at": [None, key.expires_at]})
     return NewKey(key, secret)
 
 
@@ -183,6 +186,8 @@ def revoke_key(db: DbSession, keys: ApiKeys, actor: Actor, key_id: int, now: dat
         raise Forbidden("Du kan ikke tilbagekalde en nøgle med en rolle, der er højere end din egen.")
     if key.revoked_at is None:
         key.revoked_at = now
+        audit.record(db, "key.revoked", "api_key", key.id, tenant_id=key.tenant_id,
+                     changes={"revoked_at": [None, now]})
     return key
 
 

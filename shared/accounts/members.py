@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from shared import audit
 from shared.accounts import Accounts
 from shared.accounts.sign_in import LinkMail, email_key, find_person, invitation_link
 from shared.auth import Actor, Role
@@ -58,7 +59,9 @@ def invite(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: int, name
     if not name.strip():
         raise ValidationFailed.field("/name", "Skriv personens navn.")
     person = add_person(db, accounts, name, email)
-    add_membership(db, accounts, person, tenant_id, role, invited_by=inviter)
+    membership = add_membership(db, accounts, person, tenant_id, role, invited_by=inviter)
+    audit.record(db, "member.invited", "membership", membership.id, tenant_id=tenant_id,
+                 changes={"person": [None, f"{person.name} <{person.email}>"], "role": [None, role]})
     return invitation_link(db, accounts.models, person, now)
 
 
@@ -69,6 +72,8 @@ def change_role(db: DbSession, accounts: Accounts, actor: Actor, membership_id: 
     _require_role_within(accounts, actor, membership.role)  # nor take one above their own from someone
     if accounts.roles[membership.role].manages_members and not accounts.roles[role].manages_members:
         _require_another_manager(db, accounts, membership)
+    audit.record(db, "member.role_changed", "membership", membership.id, tenant_id=membership.tenant_id,
+                 changes={"role": [membership.role, role]})
     membership.role = role
     return membership
 
@@ -80,6 +85,8 @@ def remove_member(db: DbSession, accounts: Accounts, actor: Actor, membership_id
     _require_role_within(accounts, actor, membership.role)
     if accounts.roles[membership.role].manages_members:
         _require_another_manager(db, accounts, membership)
+    audit.record(db, "member.removed", "membership", membership.id, tenant_id=membership.tenant_id,
+                 changes={"person": [membership.person.email, None], "role": [membership.role, None]})
     db.delete(membership)
     db.flush()
     return membership
@@ -89,7 +96,7 @@ def tenant_id_of(db: DbSession, accounts: Accounts, actor: Actor) -> int | None:
     """The tenant a signed-in member acts for (the catalogue's provider id, the enrolment service's organisation id)."""
     if actor.provider_id is not None:
         return actor.provider_id
-    if actor.organisation is not None:
+    if actor.organisation is not None and hasattr(accounts.tenant_model, "key"):  # organisations have keys, schools not
         return db.scalar(select(accounts.tenant_model.id).where(accounts.tenant_model.key == actor.organisation))
     return None
 

@@ -20,7 +20,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from shared import oidc, rate_limits
+from shared import audit, oidc, rate_limits
 from shared.accounts import SESSION_KEY, accounts, current_web_session, sso
 from shared.accounts import sign_in as links
 from shared.clock import now
@@ -85,13 +85,20 @@ def use_link(secret: str):
         link = links.redeem_link(db, service_accounts.models, secret, now())
     except links.LinkRefused as refused:
         rollback(db)
+        if request.method == "POST":
+            audit.record_refusal(db, "sign_in.refused", "sign_in_link", "-", tenant_id=None,
+                                 changes={"reason": [None, refused.detail]})
         return _render("sign_in.html", next_path="", email="", error=None, refused=refused.detail), 400
     invited = link.purpose == "invitation"
     # An invitation's newest membership is the one it was sent for: the invitee starts out acting in it.
-    membership = max(link.person.memberships, key=lambda held: held.id) if invited and link.person.memberships \
-        else None
+    held = link.person.memberships
+    if invited and held:
+        membership = max(held, key=lambda each: each.id)
+    else:
+        membership = held[0] if held and not link.person.is_admin else None
     _begin(links.start_session(db, service_accounts.models, link.person, via="invitation" if invited else "link",
                                membership=membership, user_agent=request.user_agent.string or "", now=now()))
+    _audit_sign_in(db, link.person, membership, "invitation" if invited else "link")
     return redirect(link.next_path or url_for(service_accounts.home_endpoint), code=303)
 
 
@@ -121,13 +128,17 @@ def oidc_callback():
                                         ("state", "nonce", "code_verifier", "redirect_uri", "issuer")})
         identity = oidc.finish(sso.settings_of(provider), started, request.args)
         person, membership = sso.member_for_identity(db, service_accounts, provider, identity)
-    except oidc.OidcError as error:
-        log.warning("Single sign-on refused: %s", error.detail)
-        return _render("sign_in.html", next_path="", email="", error=None, refused=str(error)), 400
-    except links.LinkRefused as refused:
-        return _render("sign_in.html", next_path="", email="", error=None, refused=refused.detail), 400
+    except (oidc.OidcError, links.LinkRefused) as refused:
+        reason = refused.detail if isinstance(refused, links.LinkRefused) else str(refused)
+        if isinstance(refused, oidc.OidcError):
+            log.warning("Single sign-on refused: %s", refused.detail)
+        audit.record_refusal(db, "sign_in.refused", "sign_in_provider", provider.id if provider else "-",
+                             tenant_id=provider.tenant_id if provider else None,
+                             changes={"reason": [None, reason], "via": [None, "oidc"]})
+        return _render("sign_in.html", next_path="", email="", error=None, refused=reason), 400
     _begin(links.start_session(db, service_accounts.models, person, via="oidc", membership=membership,
                                user_agent=request.user_agent.string or "", now=now()))
+    _audit_sign_in(db, person, membership, "oidc")
     return redirect(pending.get("next") or url_for(service_accounts.home_endpoint), code=303)
 
 
@@ -137,6 +148,8 @@ def sign_out():
     web_session = current_web_session()
     if web_session is not None:
         links.end_session(web_session, now())
+        audit.record(db_session(), "sign_out", "person", web_session.person_id,
+                     tenant_id=web_session.membership.tenant_id if web_session.membership else None)
     session.clear()
     flash("Du er logget ud.")
     return redirect(url_for("accounts_pages.sign_in"), code=303)
@@ -182,6 +195,17 @@ def switch():
     except links.LinkRefused as refused:
         flash(refused.detail)
     return redirect(safe_next(request.form.get("next"), url_for(accounts().home_endpoint)), code=303)
+
+
+def db_session():
+    return accounts().db.session
+
+
+def _audit_sign_in(db, person, membership, via: str) -> None:
+    who = audit.AuditActor("person", person.id, f"{person.name} <{person.email}>",
+                           membership.role if membership is not None else "admin")
+    audit.record(db, "sign_in", "person", person.id, tenant_id=membership.tenant_id if membership else None,
+                 changes={"via": [None, via]}, actor=who)
 
 
 def _begin(secret: str) -> None:

@@ -13,6 +13,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from shared import audit
 from shared.accounts import Accounts
 from shared.accounts.members import require_manager
 from shared.accounts.sign_in import LinkRefused, find_person
@@ -72,14 +73,20 @@ def set_provider(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: int
         if taken:
             raise Conflict(f"Domænet {', '.join(taken)} hører allerede til en anden {accounts.tenant_label}.",
                            [FieldError("/email_domains", f"{', '.join(taken)} bruges allerede af en anden.")])
+    before = ({"issuer": provider.issuer, "client_id": provider.client_id, "email_domains": provider.email_domains}
+              if provider is not None else {})
     if provider is None:
         provider = accounts.models.SignInProvider(tenant_id=tenant_id)
         db.add(provider)
     provider.issuer, provider.client_id, provider.email_domains = issuer, client_id.strip(), domains
+    changes = audit.changed(before, {"issuer": issuer, "client_id": provider.client_id, "email_domains": domains})
+    if client_secret.strip():
+        changes["client_secret"] = ["…" if before else None, "(ny)"]  # never the secret itself
     if client_secret.strip():
         provider.client_secret = client_secret.strip()
     provider.updated_at = utcnow()
     db.flush()
+    audit.record(db, "sso.changed", "sign_in_provider", tenant_id, tenant_id=tenant_id, changes=changes)
     return provider
 
 
@@ -87,6 +94,8 @@ def remove_provider(db: DbSession, accounts: Accounts, actor: Actor, tenant_id: 
     require_manager(db, accounts, actor, tenant_id)
     provider = provider_of_tenant(db, accounts, tenant_id)
     if provider is not None:
+        audit.record(db, "sso.removed", "sign_in_provider", tenant_id, tenant_id=tenant_id,
+                     changes={"issuer": [provider.issuer, None]})
         db.delete(provider)
 
 

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from shared.schemas.base import ContractSchema, Email, Id, LocalDateTime, Text
 
 ORGANISATION_KINDS = ("municipality", "region", "state", "company", "other")
-ENROLMENT_STATUSES = ("confirmed", "waitlisted", "pending_approval", "cancelled", "rejected")
+ENROLMENT_STATUSES = ("confirmed", "waitlisted", "pending_approval", "cancelled", "rejected", "unconfirmed")
 BATCH_MODES = ("all_or_nothing", "partial")
 MAX_BATCH_ROWS = 500
 

@@ -242,3 +242,23 @@ def test_a_response_kept_for_a_key_is_not_served_once_the_key_has_expired(app, m
     clock.advance(days=1)
 
     assert mette.get("/offerings", headers=bearer(secret)).status_code == 401
+
+
+def test_making_and_revoking_a_key_and_using_it_are_in_the_log(app, mette, make_offering, mercantec):
+    offering = make_offering(mercantec)
+    secret = new_key(mette)
+    mette.application.test_client().patch(f"/offerings/{offering['id']}", json={"capacity": 20},
+                                          headers=bearer(secret))
+    [key] = stored_keys(app)
+    revoke(mette, key.id)
+
+    log = mette.get("/audit", headers={}).status_code  # the API is for tokens and keys; the page for people
+    page_text = page(mette, "/log").text
+
+    assert log == 401
+    assert "Nøgle oprettet" in page_text and "Nøgle tilbagekaldt" in page_text and "Udbud ændret" in page_text
+    with app.app_context():
+        from catalogue.models import AuditEntry, db
+
+        changed = db.session.query(AuditEntry).filter_by(action="offering.changed").one()
+        assert (changed.actor_type, changed.actor_id) == ("key", key.id)

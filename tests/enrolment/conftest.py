@@ -6,13 +6,15 @@ Here `app` and `client` are the enrolment service's; the catalogue's fixtures (`
 
 from __future__ import annotations
 
+import re
+
 import flask_migrate
 import httpx
 import pytest
 
 from catalogue.notifications import WebhookSender
 from enrolment import create_app
-from enrolment.models import db
+from enrolment.models import Enrolment, db
 from enrolment.organisations import create_organisation
 from tests.catalogue.fixtures import *  # noqa: F403 (fixtures are found by name)
 from tests.conftest import TOKEN_SECRET, empty_tables
@@ -99,3 +101,40 @@ def enrol(client, hr):
         return client.post("/enrolments", json=body, headers=hr(organisation), **kwargs)
 
     return post
+
+
+def confirm_request(app, client, request_json: dict) -> dict:
+    """Press the link of the confirmation mail a leader's request sent (POST /requests answers
+    `unconfirmed`); returns the enrolment as it is then, as HR's API shows it."""
+    from enrolment import leader_requests
+    from shared.db import utcnow
+
+    with app.app_context():
+        enrolment = db.session.get(Enrolment, request_json["id"])
+        token = leader_requests.confirmation_token(enrolment, utcnow())
+    page = client.get(f"/anmod/bekraeft/{token}")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    answer = client.post(f"/anmod/bekraeft/{token}", data={"csrf_token": csrf}, content_type="multipart/form-data")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
+    with app.app_context():
+        enrolment = db.session.get(Enrolment, request_json["id"])
+        return {**request_json, "status": enrolment.status, "waitlist_position": enrolment.waitlist_position}
+
+
+class Answered:
+    """A response-like answer: POST /requests's status code with the enrolment as it stands once confirmed."""
+
+    def __init__(self, status_code: int, body: dict):
+        self.status_code, self._body = status_code, body
+
+    def get_json(self) -> dict:
+        return self._body
+
+
+def request_and_confirm(app, client, body: dict) -> Answered:
+    """POST /requests as a leader, then confirm it by the mailed link; a refused request is returned as it came."""
+    response = client.post("/requests", json=body)
+    if response.status_code != 201:
+        return Answered(response.status_code, response.get_json())
+    assert response.get_json()["status"] == "unconfirmed", response.get_json()
+    return Answered(201, confirm_request(app, client, response.get_json()))

@@ -6,6 +6,7 @@ import pytest
 
 from shared.auth import Role, issue_token
 from tests.conftest import TOKEN_SECRET
+from tests.enrolment.conftest import request_and_confirm
 from tests.enrolment.test_pages import post_form, sign_in, text
 
 
@@ -24,8 +25,10 @@ def requests_waiting(client, offering, make_organisation, enrol):
     """Viborg approves requests: two of its leaders wait, and Randers has a confirmed place."""
     make_organisation("791", requires_approval=True)
     make_organisation("730", requires_approval=False)
-    waiting = [client.post("/requests", json={"offering_id": offering["id"], "organisation": "791", "participant": {
-        "name": name, "email": f"{name.lower()}@viborg.example"}}).get_json() for name in ("Anne", "Bent")]
+    waiting = [request_and_confirm(client.application, client, {
+        "offering_id": offering["id"], "organisation": "791",
+        "participant": {"name": name, "email": f"{name.lower()}@viborg.example"}}).get_json()
+        for name in ("Anne", "Bent")]
     other = enrol(offering, "Carla", organisation="730").get_json()
     return waiting, other
 

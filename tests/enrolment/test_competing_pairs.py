@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from enrolment.models import Enrolment, OutboxMessage, Participant, db
 from tests.enrolment.concurrent_workers import spawn_workers
+from tests.enrolment.conftest import request_and_confirm
 
 ROUNDS = 6
 PROCESSES = 2  # one process for each action of the pair; they take turns at each action round by round
@@ -177,8 +178,8 @@ def ask(client, viborg):
     """ask(offering, participant) -> the id of a leader's request, waiting for approval."""
 
     def post(offering: dict, participant: dict) -> int:
-        response = client.post("/requests", json={"offering_id": offering["id"], "organisation": viborg,
-                                                  "participant": participant})
+        response = request_and_confirm(client.application, client, {
+            "offering_id": offering["id"], "organisation": viborg, "participant": participant})
         assert response.get_json()["status"] == "pending_approval", response.get_json()
         return response.get_json()["id"]
 

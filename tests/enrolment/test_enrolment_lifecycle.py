@@ -8,6 +8,7 @@ from enrolment import outbox
 from enrolment.models import OfferingSeats, db
 from shared.clock import copenhagen_today
 from shared.db import utcnow
+from tests.enrolment.conftest import request_and_confirm
 
 
 @pytest.fixture
@@ -16,8 +17,9 @@ def offering(make_school, make_offering):
 
 
 def ask(client, offering, organisation="791", name="Lene Leder", email="lene@viborg.example"):
-    return client.post("/requests", json={"offering_id": offering["id"], "organisation": organisation,
-                                          "participant": {"name": name, "email": email}})
+    """A leader's request, confirmed by the link mailed to the address."""
+    return request_and_confirm(client.application, client, {
+        "offering_id": offering["id"], "organisation": organisation, "participant": {"name": name, "email": email}})
 
 
 def test_leader_request_waits_for_approval_where_required(client, offering, make_organisation, hr):

@@ -18,6 +18,7 @@ from catalogue.offerings import create_offering
 from enrolment.models import ACCOUNTS, OfferingSeats, Organisation, OutboxMessage, Participant, db
 from shared.auth import Role, issue_token
 from shared.clock import copenhagen_today
+from shared.db import utcnow
 from shared.schemas import OfferingSchema
 from tests.accounts import add_member, sign_in_directly
 from tests.catalogue.fixtures import ADMIN, offering_data
@@ -144,29 +145,79 @@ def test_request_page_shows_the_offering_and_the_organisations(client, offering,
     assert_accessible(response)
 
 
-def test_request_waits_for_hr_where_approval_is_required(app, client, offering, viborg, hr):
+def confirmation_link(app, email: str) -> str:
+    """The path of the confirmation link in the newest mail to `email`."""
+    with app.app_context():
+        mail = (db.session.query(OutboxMessage).filter_by(kind="mail", recipient=email)
+                .order_by(OutboxMessage.id.desc()).first())
+        return re.search(r"https?://[^/\s]+(/anmod/bekraeft/\S+)", mail.body).group(1)
+
+
+def press(client, link: str):
+    page = client.get(link)
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', text(page)).group(1)
+    return client.post(link, data={"csrf_token": csrf_token}, content_type="multipart/form-data")
+
+
+def test_a_request_counts_only_once_the_address_confirms_it(app, client, offering, viborg, hr):
     response = ask(client, offering)
 
     page = text(response)
-    assert response.status_code == 200
-    assert "HR i din organisation (Viborg Kommune) skal godkende" in page
-    assert "Afventer godkendelse" in page
-    assert "lene@viborg.example" in page and "e-mail" in page
+    assert response.status_code == 200 and "Bekræft din anmodning" in page and "Afventer bekræftelse" in page
     lene = participant(app, "lene@viborg.example")
     assert lene.page_token not in page and lene.feed_token not in page  # the sender is not verified
+    assert "Lene Leder" not in api_enrolments(client, hr)  # in no one's queue
+    with app.app_context():
+        assert db.session.get(OfferingSeats, offering["id"]).confirmed == 0  # holds no seat
+
+    link = confirmation_link(app, "lene@viborg.example")
+    assert "Bekræft anmodningen" in text(client.get(link))  # opening the link decides nothing
+    assert "Lene Leder" not in api_enrolments(client, hr)
+    confirmed = press(client, link)
+
+    assert confirmed.status_code == 200
+    assert "HR i Viborg Kommune skal nu godkende" in text(confirmed)
     assert api_enrolments(client, hr)["Lene Leder"]["status"] == "pending_approval"
     with app.app_context():
-        mail = db.session.query(OutboxMessage).filter_by(kind="mail", recipient="lene@viborg.example").one()
-        assert f"/mine-kurser/{lene.page_token}" in mail.body
+        mail = (db.session.query(OutboxMessage).filter_by(kind="mail", recipient="lene@viborg.example")
+                .order_by(OutboxMessage.id.desc()).first())
+        assert f"/mine-kurser/{lene.page_token}" in mail.body and "modtaget" in mail.subject
+    again = press(client, link)
+    assert again.status_code == 409 and "allerede bekræftet" in text(again)
 
 
-def test_request_confirms_at_once_without_approval_then_waitlists(client, offering, randers):
-    first = ask(client, offering, organisation="730", name="Anne", email="anne@randers.example")
-    ask(client, offering, organisation="730", name="Bent", email="bent@randers.example")
-    third = ask(client, offering, organisation="730", name="Carla", email="carla@randers.example")
+def test_a_confirmed_request_without_approval_gets_a_seat_then_the_waiting_list(app, client, offering, randers):
+    pages = []
+    for name in ("Anne", "Bent", "Carla"):
+        ask(client, offering, organisation="730", name=name, email=f"{name.lower()}@randers.example")
+        pages.append(text(press(client, confirmation_link(app, f"{name.lower()}@randers.example"))))
 
-    assert "Du har fået en plads" in text(first) and "Bekræftet" in text(first)
-    assert "Du er på venteliste" in text(third) and "Venteliste nr. 1" in text(third)
+    assert "Du er tilmeldt" in pages[0] and "Bekræftet" in pages[0]
+    assert "venteliste som nr. 1" in pages[2]
+
+
+def test_a_stranger_cannot_rename_someone_or_learn_of_their_places(app, client, offering, viborg, enrol, hr):
+    enrol(offering, "Anne Andersen", email="anne@viborg.example")
+
+    response = ask(client, offering, name="Nogen Andet", email="anne@viborg.example")
+
+    assert response.status_code == 200 and "allerede" not in text(response)
+    assert participant(app, "anne@viborg.example").name == "Anne Andersen"
+    assert [item["participant"]["name"] for item in api_enrolments(client, hr).values()] == ["Anne Andersen"]
+    told = press(client, confirmation_link(app, "anne@viborg.example"))
+    assert told.status_code == 409 and "allerede tilmeldt" in text(told)
+
+
+def test_an_old_or_altered_confirmation_link_is_refused(app, client, offering, viborg):
+    ask(client, offering)
+    link = confirmation_link(app, "lene@viborg.example")
+
+    altered = client.get(link[:-3] + ("abc" if not link.endswith("abc") else "xyz"))
+    app.config["CLOCK"] = lambda: utcnow() + timedelta(hours=48, minutes=1)
+    expired = client.get(link)
+
+    assert altered.status_code == 400 and "ugyldigt" in text(altered)
+    assert expired.status_code == 400 and "udløbet" in text(expired)
 
 
 def test_bad_email_is_shown_next_to_the_field_and_the_typed_values_are_kept(client, offering, viborg):
@@ -406,9 +457,10 @@ def test_status_filter(client, offering, viborg, enrol):
     assert '<option value="waitlisted" selected>' in page
 
 
-def test_hr_approves_and_rejects_requests_through_the_forms(client, offering, viborg, hr):
-    ask(client, offering, name="Lene", email="lene@viborg.example")
-    ask(client, offering, name="Mads", email="mads@viborg.example")
+def test_hr_approves_and_rejects_requests_through_the_forms(app, client, offering, viborg, hr):
+    for name in ("Lene", "Mads"):
+        ask(client, offering, name=name, email=f"{name.lower()}@viborg.example")
+        press(client, confirmation_link(app, f"{name.lower()}@viborg.example"))
     ids = {name: item["id"] for name, item in api_enrolments(client, hr).items()}
     sign_in(client)
 

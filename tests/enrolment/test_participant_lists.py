@@ -5,6 +5,8 @@ import io
 
 import pytest
 
+from tests.enrolment.conftest import request_and_confirm
+
 BOM = "\ufeff"
 
 
@@ -29,8 +31,9 @@ def filled(client, offering, enrol, hr):
     dorte = enrol(offering, "Dorte", organisation="730").get_json()
     client.post(f"/enrolments/{dorte['id']}/cancel", headers=hr("730"))
     for name in ("Erik", "Frida"):
-        client.post("/requests", json={"offering_id": offering["id"], "organisation": "791",
-                                       "participant": {"name": name, "email": f"{name.lower()}@viborg.example"}})
+        request_and_confirm(client.application, client, {
+            "offering_id": offering["id"], "organisation": "791",
+            "participant": {"name": name, "email": f"{name.lower()}@viborg.example"}})
     frida = client.get("/enrolments?status=pending_approval", headers=hr()).get_json()["items"][1]
     assert client.post(f"/enrolments/{frida['id']}/reject", headers=hr()).status_code == 200
     return offering

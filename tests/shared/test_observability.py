@@ -28,6 +28,7 @@ from tests.enrolment.conftest import (  # noqa: F401 (fixtures are found by name
     enrolment_database,
     hr,
     make_organisation,
+    request_and_confirm,
 )
 
 # ruff: noqa: F811 (the fixtures imported above are the tests' arguments)
@@ -162,7 +163,7 @@ def test_requests_waiting_for_approval_and_dry_runs(client, hr, offering):
     body = {"offering_id": offering["id"], "organisation": "791",
             "participant": {"name": "Carla", "email": "carla@kommune.example"}}
 
-    assert client.post("/requests", json=body).status_code == 201
+    assert request_and_confirm(client.application, client, body).status_code == 201
     dry = client.post("/enrolments/batch?dry_run=true", headers=hr(), json={
         "offering_id": offering["id"], "participants": [{"name": "Dorte", "email": "dorte@kommune.example"}]})
 
