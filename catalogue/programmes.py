@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import Module, Programme
 from catalogue.search import index_module
+from shared import audit
 from shared.db import MAX_ID
 from shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -28,11 +29,14 @@ def create_programme(db: DbSession, data: dict) -> Programme:
     programme = Programme(**data)
     db.add(programme)
     db.flush()
+    audit.record(db, "programme.created", "programme", programme.id, tenant_id=None, changes=audit.changed({}, data))
     return programme
 
 
 def update_programme(db: DbSession, programme_id: int, changes: dict) -> Programme:
     programme = get_programme(db, programme_id)
+    audit.record(db, "programme.changed", "programme", programme.id, tenant_id=None,
+                 changes=audit.changed({name: getattr(programme, name) for name in changes}, changes))
     for name, value in changes.items():
         setattr(programme, name, value)
     for module in programme.modules:
@@ -66,11 +70,14 @@ def create_module(db: DbSession, data: dict) -> Module:
     index_module(module)
     db.add(module)
     db.flush()
+    audit.record(db, "module.created", "module", module.id, tenant_id=None, changes=audit.changed({}, data))
     return module
 
 
 def update_module(db: DbSession, module_id: int, changes: dict) -> Module:
     module = get_module(db, module_id)
+    audit.record(db, "module.changed", "module", module.id, tenant_id=None,
+                 changes=audit.changed({name: getattr(module, name) for name in changes}, changes))
     for name, value in changes.items():
         setattr(module, name, value)
     index_module(module)

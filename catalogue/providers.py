@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from catalogue.models import Location, Provider
 from catalogue.search import index_location, index_provider
+from shared import audit
 from shared.db import MAX_ID
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -30,6 +31,8 @@ def create_provider(db: DbSession, data: dict) -> Provider:
     db.add(provider)
     _apply_locations(provider, data["locations"])
     db.flush()
+    audit.record(db, "school.created", "provider", provider.id, tenant_id=provider.id,
+                 changes=audit.changed({}, {name: data[name] for name in ("name", "website", "email")}))
     return provider
 
 
@@ -41,6 +44,10 @@ def update_provider(db: DbSession, provider_id: int, changes: dict) -> Provider:
     provider = get_provider(db, provider_id)
     if "name" in changes and changes["name"] != provider.name:
         _require_free_name(db, changes["name"])
+    audit.record(db, "school.changed", "provider", provider.id, tenant_id=provider.id, changes=audit.changed(
+        {name: getattr(provider, name) for name in changes if name != "locations"},
+        {name: value for name, value in changes.items() if name != "locations"})
+        | ({"locations": [None, "ændret"]} if "locations" in changes else {}))
     for name in ("name", "website", "email"):
         if name in changes:
             setattr(provider, name, changes[name])

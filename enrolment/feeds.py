@@ -16,6 +16,7 @@ from enrolment.enrolments import get_enrolment
 from enrolment.feed_cache import CachedFeed, FeedCache
 from enrolment.models import Enrolment, OfferingSeats, Organisation, Participant, new_secret
 from enrolment.organisations import organisation_in_scope
+from shared import audit
 from shared.auth import Actor
 from shared.db import single_read
 from shared.errors import NotFound
@@ -56,12 +57,16 @@ def renew_participant_links(db: DbSession, actor: Actor, enrolment_id: int) -> E
     enrolment = get_enrolment(db, actor, enrolment_id)
     enrolment.participant.feed_token = new_secret()
     enrolment.participant.page_token = new_secret()
+    audit.record(db, "links.renewed", "participant", enrolment.participant_id, tenant_id=enrolment.organisation_id,
+                 changes={"links": ["gamle", "nye"]})  # never the secrets themselves
     return enrolment
 
 
 def renew_organisation_feed(db: DbSession, actor: Actor, organisation_key: str | None) -> Organisation:
     organisation = organisation_in_scope(db, actor, organisation_key)
     organisation.feed_token = new_secret()
+    audit.record(db, "links.renewed", "organisation", organisation.id, tenant_id=organisation.id,
+                 changes={"calendar": ["gamle", "nye"]})
     return organisation
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from enrolment.models import HrUser, Organisation, Participant
+from shared import audit
 from shared.auth import Actor, Role
 from shared.db import insert_unless_present, utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -25,6 +26,8 @@ def create_organisation(db: DbSession, data: dict) -> Organisation:
     organisation = Organisation(**data, hr_users=hr_users)
     db.add(organisation)
     db.flush()
+    audit.record(db, "organisation.created", "organisation", organisation.id, tenant_id=organisation.id,
+                 changes=audit.changed({}, {name: data[name] for name in ("key", "name", "kind", "requires_approval")}))
     return organisation
 
 

@@ -42,6 +42,10 @@ ACTIONS = {
     "member.invited": "Medlem inviteret", "member.role_changed": "Rolle ændret", "member.removed": "Medlem fjernet",
     "sso.changed": "Single sign-on ændret", "sso.removed": "Single sign-on slået fra",
     "key.created": "Nøgle oprettet", "key.revoked": "Nøgle tilbagekaldt",
+    "school.created": "Skole oprettet", "school.changed": "Skole ændret",
+    "programme.created": "Uddannelse oprettet", "programme.changed": "Uddannelse ændret",
+    "module.created": "Modul oprettet", "module.changed": "Modul ændret",
+    "organisation.created": "Organisation oprettet", "links.renewed": "Nye hemmelige links",
     "sign_in": "Logget ind", "sign_in.refused": "Log-ind afvist", "sign_out": "Logget ud",
 }
 

@@ -15,7 +15,8 @@ def offering(make_school, make_offering):
 
 
 def log_of(client, headers, **query) -> list[tuple[str, dict, str]]:
-    response = client.get("/audit", headers=headers, query_string=query)
+    """The entries about places (not the organisation's own making), oldest first."""
+    response = client.get("/audit", headers=headers, query_string={"object_type": "enrolment", **query})
     assert response.status_code == 200, response.get_data(as_text=True)
     oldest_first = reversed(response.get_json()["items"])
     return [(entry["action"], entry["changes"], entry["actor_type"]) for entry in oldest_first]
@@ -73,3 +74,14 @@ def test_a_refused_enrolment_leaves_no_entry(client, offering, make_organisation
     assert enrol(offering, "Anne").status_code == 409  # the same person again
 
     assert len(log_of(client, hr())) == 1
+
+
+def test_making_an_organisation_and_renewing_its_calendar_link_are_logged_without_secrets(client, make_organisation,
+                                                                                           hr):
+    make_organisation("791")
+    client.post("/organisation-calendar/renew", headers=hr())
+
+    log = client.get("/audit", headers=hr()).get_json()["items"]
+
+    assert [entry["action"] for entry in log] == ["links.renewed", "organisation.created"]
+    assert log[0]["changes"] == {"calendar": ["gamle", "nye"]}
