@@ -2,8 +2,9 @@
 
 A domain function that changes something calls `record(db, action, object_type, object_id,
 tenant_id=…, changes=…)` beside the change itself, so the entry commits or rolls back with it.
-Who acted is read from the request (`actor_of_request`): a person signed in on the pages, an API
-key, an operator's token, or — outside a request (jobs, the change feed) — the system. Each entry
+Who acted is read from the request (`actor_of_request`): an API key or an operator's token, a
+person signed in on the pages, or — outside a request (jobs, the change feed) — the system; a
+domain function that knows better (the leader's own link) names the actor itself. Each entry
 keeps the actor's name as it was, so it reads the same after the person has gone.
 
 `tenant_id` is whose data the change concerns (the catalogue's provider id, the enrolment
@@ -29,7 +30,6 @@ from shared.observability import request_id
 from shared.transaction import keep_if_refused
 
 _DAY = timedelta(days=1)
-ACTOR_KEY = "glu.audit_actor"  # request.environ: who acts, once known (shared.auth, shared.accounts)
 
 # Danish names of the actions, for the audit page.
 ACTIONS = {
@@ -83,12 +83,6 @@ class AuditActor:
 SYSTEM = AuditActor("system", name="GLU-kurser")
 
 
-def act_as(actor: AuditActor) -> None:
-    """Say who acts in this request (called where that becomes known: the token, the session, the link)."""
-    if has_request_context():
-        request.environ[ACTOR_KEY] = actor
-
-
 def actor_from_token(actor: Actor) -> AuditActor:
     if actor.is_anonymous:
         return AuditActor("anonymous")
@@ -102,9 +96,6 @@ def actor_from_token(actor: Actor) -> AuditActor:
 def actor_of_request() -> AuditActor:
     if not has_request_context():
         return SYSTEM
-    known = request.environ.get(ACTOR_KEY)
-    if known is not None:
-        return known
     if request.headers.get("Authorization"):
         from shared.auth import current_actor
 

@@ -14,10 +14,9 @@ from datetime import date, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from shared.accounts import accounts, current_web_session
 from shared.accounts import api_keys as keys_domain
-from shared.accounts.members import tenant_id_of
-from shared.accounts.pages import blp
+from shared.accounts import current_web_session
+from shared.accounts.pages import blp, page_tenant_id
 from shared.auth import Role
 from shared.clock import copenhagen_today, now
 from shared.errors import DomainError
@@ -36,16 +35,6 @@ def _keys() -> keys_domain.ApiKeys:
     return current_app.extensions["api_keys"]
 
 
-def _tenant_id() -> int | None:
-    """The tenant the page is about: the member's own; an administrator's choice (?tenant=)."""
-    actor = page_actor()
-    if actor.role is Role.ADMIN:
-        chosen = request.values.get("tenant", "")
-        return int(chosen) if chosen.isdigit() else None
-    service_accounts = accounts()
-    return tenant_id_of(service_accounts.db.session, service_accounts, actor)
-
-
 def _scope(tenant_id: int | None) -> dict:
     return {"tenant": tenant_id} if page_actor().role is Role.ADMIN and tenant_id is not None else {}
 
@@ -58,7 +47,7 @@ def api_keys(errors: FormErrors | None = None, typed: dict | None = None, create
     service_accounts = keys.accounts
     db = service_accounts.db.session
     actor = page_actor()
-    tenant_id = _tenant_id()
+    tenant_id = page_tenant_id()
     tenants = (db.query(service_accounts.tenant_model).order_by(service_accounts.tenant_model.name).all()
                if actor.role is Role.ADMIN else [])
     tenant = db.get(service_accounts.tenant_model, tenant_id) if tenant_id is not None else None
@@ -86,7 +75,7 @@ def create_api_key():
         return redirect_to_sign_in()
     keys = _keys()
     db = keys.accounts.db.session
-    tenant_id = _tenant_id()
+    tenant_id = page_tenant_id()
     typed = {name: request.form.get(name, "").strip() for name in ("name", "role", "expires_on")}
     errors = FormErrors()
     last_day = _date_or_none(typed["expires_on"])
@@ -119,7 +108,7 @@ def revoke_api_key(key_id: int):
     except DomainError as refused:
         rollback(db)
         flash(refused.detail)
-        return redirect(url_for("accounts_pages.api_keys", **_scope(_tenant_id())), code=303)
+        return redirect(url_for("accounts_pages.api_keys", **_scope(page_tenant_id())), code=303)
     flash(f"Nøglen »{key.name}« er tilbagekaldt. Den virker ikke længere her, og i den anden tjeneste "
           "holder den op med at virke inden for få sekunder.")
     return redirect(url_for("accounts_pages.api_keys", **_scope(key.tenant_id)), code=303)

@@ -16,7 +16,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from shared.accounts import accounts, current_web_session, sso
 from shared.accounts import members as membership
-from shared.accounts.pages import blp, queue_link_mail
+from shared.accounts.pages import blp, page_tenant_id, queue_link_mail
 from shared.auth import Role
 from shared.clock import now
 from shared.errors import DomainError
@@ -28,16 +28,6 @@ from shared.transaction import rollback
 INVITE_FIELDS = {"/name": "name", "/email": "email", "/role": "role"}
 SSO_FIELDS = {"/issuer": "issuer", "/client_id": "client_id", "/client_secret": "client_secret",
               "/email_domains": "email_domains"}
-
-
-def _tenant_id() -> int | None:
-    """The tenant this page is about: the one the member acts for; an administrator's choice (?tenant=)."""
-    actor = page_actor()
-    if actor.role is Role.ADMIN:
-        chosen = request.values.get("tenant", "")
-        return int(chosen) if chosen.isdigit() else None
-    service_accounts = accounts()
-    return membership.tenant_id_of(service_accounts.db.session, service_accounts, actor)
 
 
 def _back(tenant_id: int):
@@ -54,7 +44,7 @@ def members(errors: FormErrors | None = None, typed: dict | None = None, status:
     service_accounts = accounts()
     db = service_accounts.db.session
     actor = page_actor()
-    tenant_id = _tenant_id()
+    tenant_id = page_tenant_id()
     tenants = db.query(service_accounts.tenant_model).order_by(service_accounts.tenant_model.name).all() \
         if actor.role is Role.ADMIN else []
     if tenant_id is None:
@@ -91,7 +81,7 @@ def invite():
         return redirect_to_sign_in()
     service_accounts = accounts()
     db = service_accounts.db.session
-    tenant_id = _tenant_id()
+    tenant_id = page_tenant_id()
     typed = {name: request.form.get(name, "").strip() for name in ("name", "email", "role")}
     errors = FormErrors()
     if "@" not in typed["email"] or "." not in typed["email"].rpartition("@")[2]:
@@ -135,7 +125,7 @@ def _change(membership_id: int, change, done: str):
     except DomainError as refused:
         rollback(db)
         flash(refused.detail)
-        tenant_id = _tenant_id()
+        tenant_id = page_tenant_id()
         return _back(tenant_id) if tenant_id is not None else redirect(url_for("accounts_pages.members"), code=303)
     flash(done)
     return _back(changed.tenant_id)
@@ -148,7 +138,7 @@ def set_single_sign_on():
         return redirect_to_sign_in()
     service_accounts = accounts()
     db = service_accounts.db.session
-    tenant_id = _tenant_id()
+    tenant_id = page_tenant_id()
     typed = {name: request.form.get(name, "") for name in ("issuer", "client_id", "client_secret", "email_domains")}
     try:
         if tenant_id is None:
@@ -175,7 +165,7 @@ def _change_tenant(change, done: str):
         return redirect_to_sign_in()
     service_accounts = accounts()
     db = service_accounts.db.session
-    tenant_id = _tenant_id()
+    tenant_id = page_tenant_id()
     if tenant_id is None:
         abort(400)
     try:

@@ -197,6 +197,20 @@ def switch():
     return redirect(safe_next(request.form.get("next"), url_for(accounts().home_endpoint)), code=303)
 
 
+def page_tenant_id() -> int | None:
+    """The school or organisation a page is about: the member's own; an administrator's choice (?tenant=)."""
+    from shared.accounts.members import tenant_id_of
+    from shared.auth import Role
+    from shared.pages import page_actor
+
+    actor = page_actor()
+    if actor.role is Role.ADMIN:
+        chosen = request.values.get("tenant", "")
+        return int(chosen) if chosen.isdigit() else None
+    service_accounts = accounts()
+    return tenant_id_of(service_accounts.db.session, service_accounts, actor)
+
+
 def db_session():
     return accounts().db.session
 

@@ -9,14 +9,6 @@ from catalogue.models import ACCOUNTS, db
 from tests.accounts import add_member, secrets_in, sign_in_directly
 from tests.catalogue.test_pages import csrf_from, page, post_form
 from tests.catalogue.test_sign_in import use
-from tests.smtp import running_smtp_server
-
-
-@pytest.fixture
-def mailbox(app):
-    with running_smtp_server() as (handler, port):
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False)
-        yield handler
 
 
 @pytest.fixture

@@ -13,17 +13,8 @@ from shared.auth import Role, issue_token
 from tests.accounts import Clock, add_member, secrets_in, sign_in_directly
 from tests.catalogue.test_pages import csrf_from, page, post_form
 from tests.conftest import TOKEN_SECRET
-from tests.smtp import running_smtp_server
 
 ADMIN_EMAIL = "admin@mercantec.example"
-
-
-@pytest.fixture
-def mailbox(app):
-    """The app's mail goes to a real SMTP server; yields its handler."""
-    with running_smtp_server() as (handler, port):
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False)
-        yield handler
 
 
 @pytest.fixture
