@@ -14,6 +14,7 @@ from shared.accounts import install_accounts
 from shared.accounts.introspection import install_api_keys
 from shared.api import make_api
 from shared.audit import install_audit
+from shared.auth import current_actor
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.jobs import install_jobs
@@ -51,7 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     # The schools' API keys, and the organisations' ones asked at the enrolment service (when it is configured).
     install_api_keys(app, api, ApiKey, other_url=app.config["ENROLMENT_URL"],
                      other_transport=app.config.get("ENROLMENT_TRANSPORT"))
-    install_idempotency(app, db, IdempotencyRecord)
+    install_idempotency(app, db, IdempotencyRecord, authenticate=current_actor)
     install_commit_point(app, db)
     install_response_cache(app, db)
     # Signed webhooks to the enrolment service after a school's change (catalogue.notifications).

@@ -14,6 +14,7 @@ from shared.accounts import install_accounts
 from shared.accounts.introspection import install_api_keys
 from shared.api import make_api
 from shared.audit import install_audit
+from shared.auth import current_actor
 from shared.config import configure
 from shared.idempotency import install_idempotency
 from shared.jobs import install_jobs
@@ -60,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (enrolments, batches, participants, requests, organisations, offerings, feeds, webhooks, health):
         api.register_blueprint(module.blp)
-    install_idempotency(app, db, IdempotencyRecord)
+    install_idempotency(app, db, IdempotencyRecord, authenticate=current_actor)
     install_commit_point(app, db)
     app.extensions["catalogue_client"] = CatalogueClient(
         app.config["CATALOGUE_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("CATALOGUE_TRANSPORT"))

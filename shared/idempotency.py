@@ -28,6 +28,7 @@ Why this is safe, even when a worker is killed at any moment:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,14 +92,21 @@ class Claim:
     fingerprint: str
 
 
-def install_idempotency(app: Flask, db, record_model: type) -> None:
-    """Honour `Idempotency-Key` on every POST of `app`; the commit point (shared.transaction) keeps the answer."""
+def install_idempotency(app: Flask, db, record_model: type, authenticate: Callable[[], object] | None = None) -> None:
+    """Honour `Idempotency-Key` on every POST of `app`; the commit point (shared.transaction) keeps the answer.
+
+    `authenticate` (the services pass shared.auth.current_actor) runs before a stored answer is
+    looked up, so a caller whose token has expired or whose key was revoked since gets its 401,
+    not the answer it was given while it was valid.
+    """
 
     def claim_before_request() -> Response | None:
         if request.method != "POST" or HEADER not in request.headers or request.routing_exception is not None:
             return None
         key = request.headers[HEADER]
         _check_key(key)
+        if authenticate is not None and request.headers.get("Authorization"):
+            authenticate()
         claim = Claim(record_model, _scope(request.headers.get("Authorization")), key, _fingerprint())
         replay = _lock_and_look_up(db.session, claim)
         if replay is not None:

@@ -262,3 +262,20 @@ def test_making_and_revoking_a_key_and_using_it_are_in_the_log(app, mette, make_
 
         changed = db.session.query(AuditEntry).filter_by(action="offering.changed").one()
         assert (changed.actor_type, changed.actor_id) == ("key", key.id)
+
+
+def test_a_revoked_key_repeating_a_post_with_its_idempotency_key_gets_a_401_not_the_stored_answer(app, mette,
+                                                                                                    mercantec, glu):
+    from tests.catalogue.fixtures import as_json, offering_data
+
+    secret = new_key(mette)
+    headers = {**bearer(secret), "Idempotency-Key": "import-1"}
+    body = as_json(offering_data(mercantec))
+    first = app.test_client().post("/offerings", json=body, headers=headers)
+    [key] = stored_keys(app)
+    revoke(mette, key.id)
+
+    repeated = app.test_client().post("/offerings", json=body, headers=headers)
+
+    assert first.status_code == 201
+    assert repeated.status_code == 401 and repeated.mimetype == "application/problem+json"
