@@ -5,6 +5,7 @@ from __future__ import annotations
 import flask_smorest
 from flask import Flask, Response, abort, request
 
+from shared.api_docs import install_api_docs
 from shared.errors import register_problem_handlers
 from shared.schemas import ProblemSchema
 
@@ -26,6 +27,7 @@ def make_api(app: Flask) -> Api:
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT or API key",
         "description": "A token from issue-token (a JWT), or a school's or organisation's API key (glu_c_… or "
                        "glu_e_…, made on the page /noegler); both services accept either."})
+    install_api_docs(app)
     app.before_request(_refuse_unknown_body_types)
     app.after_request(_conditional_get)
     return api

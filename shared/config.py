@@ -50,8 +50,8 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # /docs is shared.api_docs (Swagger UI from the service itself), not flask-smorest's CDN page.
+        OPENAPI_SWAGGER_UI_PATH=None,
     )
     app.config.update(overrides or {})
     if not app.config["GLU_TOKEN_SECRET"]:

@@ -1,5 +1,7 @@
 """The OpenAPI document and the docs page describe the running API."""
 
+import re
+
 
 def test_openapi_document_lists_the_endpoints_and_the_problem_format(client):
     response = client.get("/openapi.json")
@@ -20,11 +22,16 @@ def test_openapi_document_lists_the_endpoints_and_the_problem_format(client):
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
-def test_docs_page_is_served(client):
+def test_docs_page_is_served_from_the_service_itself_without_inline_scripts(client):
     response = client.get("/docs")
 
-    assert response.status_code == 200
-    assert b"swagger" in response.data.lower()
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "swagger-ui" in html
+    assert "https://" not in html and "http://" not in html  # nothing from a CDN
+    assert html.count("<script") == html.count("<script src=")  # a strict CSP may forbid inline scripts
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/docs/assets/index.html").status_code == 404
 
 
 def test_health_check_answers(client):

@@ -178,3 +178,12 @@ def test_an_invited_colleague_accepts_by_the_mail_and_switches_between_organisat
     page.get_by_label("Arbejd som").select_option(label="Syddjurs Kommune (HR-administrator)")
     page.locator("header").get_by_role("button", name="Skift").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Tilmeldinger – Syddjurs Kommune"
+
+
+def test_the_api_documentation_works_with_no_internet(system, page):
+    catalogue_url, _ = system
+    page.route(lambda url: not url.startswith(catalogue_url), lambda route: route.abort())  # no CDN, nothing outside
+
+    page.goto(f"{catalogue_url}/docs")
+
+    page.get_by_text("/offerings/{offering_id}/cancel").first.wait_for()
