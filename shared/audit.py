@@ -93,6 +93,12 @@ def actor_from_token(actor: Actor) -> AuditActor:
     return AuditActor("token", None, f"Adgangsnøgle ({label})", actor.role.value)
 
 
+def person_actor(person, membership) -> AuditActor:
+    """A person acting in a membership (None: as administrator)."""
+    return AuditActor("person", person.id, f"{person.name} <{person.email}>",
+                      membership.role if membership is not None else "admin")
+
+
 def actor_of_request() -> AuditActor:
     if not has_request_context():
         return SYSTEM
@@ -104,9 +110,7 @@ def actor_of_request() -> AuditActor:
 
     web_session = current_web_session()
     if web_session is not None:
-        membership = web_session.membership
-        return AuditActor("person", web_session.person_id, f"{web_session.person.name} <{web_session.person.email}>",
-                          membership.role if membership is not None else "admin")
+        return person_actor(web_session.person, web_session.membership)
     return AuditActor("anonymous")
 
 

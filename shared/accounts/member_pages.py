@@ -104,31 +104,32 @@ def invite():
 
 @blp.route("/medlemmer/<int:membership_id>/rolle", methods=["POST"])
 def change_role(membership_id: int):
-    return _change(membership_id, lambda db, service_accounts, actor: membership.change_role(
-        db, service_accounts, actor, membership_id, request.form.get("role", "")), "Rollen er ændret.")
+    return _change(lambda db, service_accounts, actor: membership.change_role(
+        db, service_accounts, actor, membership_id, request.form.get("role", "")).tenant_id, "Rollen er ændret.")
 
 
 @blp.route("/medlemmer/<int:membership_id>/fjern", methods=["POST"])
 def remove(membership_id: int):
-    return _change(membership_id, lambda db, service_accounts, actor: membership.remove_member(
-        db, service_accounts, actor, membership_id), "Medlemmet er fjernet.")
+    return _change(lambda db, service_accounts, actor: membership.remove_member(
+        db, service_accounts, actor, membership_id).tenant_id, "Medlemmet er fjernet.")
 
 
-def _change(membership_id: int, change, done: str):
+def _change(change, done: str):
+    """Run `change` (which returns the tenant it changed), then back to that tenant's members with a message."""
     check_csrf()
     if current_web_session() is None:
         return redirect_to_sign_in()
     service_accounts = accounts()
     db = service_accounts.db.session
     try:
-        changed = change(db, service_accounts, page_actor())
+        tenant_id = change(db, service_accounts, page_actor())
     except DomainError as refused:
         rollback(db)
         flash(refused.detail)
         tenant_id = page_tenant_id()
         return _back(tenant_id) if tenant_id is not None else redirect(url_for("accounts_pages.members"), code=303)
     flash(done)
-    return _back(changed.tenant_id)
+    return _back(tenant_id)
 
 
 @blp.route("/medlemmer/sso", methods=["POST"])
@@ -155,24 +156,12 @@ def set_single_sign_on():
 
 @blp.route("/medlemmer/sso/fjern", methods=["POST"])
 def remove_single_sign_on():
-    return _change_tenant(lambda db, service_accounts, actor, tenant_id: sso.remove_provider(
-        db, service_accounts, actor, tenant_id), "Single sign-on er slået fra; alle logger ind med link.")
-
-
-def _change_tenant(change, done: str):
-    check_csrf()
-    if current_web_session() is None:
-        return redirect_to_sign_in()
-    service_accounts = accounts()
-    db = service_accounts.db.session
     tenant_id = page_tenant_id()
     if tenant_id is None:
         abort(400)
-    try:
-        change(db, service_accounts, page_actor(), tenant_id)
-    except DomainError as refused:
-        rollback(db)
-        flash(refused.detail)
-    else:
-        flash(done)
-    return _back(tenant_id)
+
+    def remove_provider(db, service_accounts, actor) -> int:
+        sso.remove_provider(db, service_accounts, actor, tenant_id)
+        return tenant_id
+
+    return _change(remove_provider, "Single sign-on er slået fra; alle logger ind med link.")

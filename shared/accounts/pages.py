@@ -163,7 +163,7 @@ def profile():
     service_accounts = accounts()
     live = links.sessions_of(service_accounts.db.session, service_accounts.models, web_session.person, now())
     return _render("profile.html", person=web_session.person, current=web_session, sessions=live,
-                   roles=service_accounts.roles, tenants=_tenant_names(web_session.person))
+                   roles=service_accounts.roles)
 
 
 @blp.route("/min-profil/sessioner/<int:session_id>/afslut", methods=["POST"])
@@ -216,8 +216,7 @@ def db_session():
 
 
 def _audit_sign_in(db, person, membership, via: str) -> None:
-    who = audit.AuditActor("person", person.id, f"{person.name} <{person.email}>",
-                           membership.role if membership is not None else "admin")
+    who = audit.person_actor(person, membership)
     audit.record(db, "sign_in", "person", person.id, tenant_id=membership.tenant_id if membership else None,
                  changes={"via": [None, via]}, actor=who)
 
@@ -243,10 +242,6 @@ def queue_link_mail(mail: links.LinkMail) -> None:
     body = "\n".join([f"Hej {mail.name}", "", opening, "", url, "",
                       "Har du ikke bedt om det, kan du se bort fra denne mail; ingen kan logge ind uden linket."])
     queue_mail(service_accounts.db.session, mail.recipient, subject, body)
-
-
-def _tenant_names(person) -> dict[int, str]:
-    return {membership.tenant_id: membership.tenant.name for membership in person.memberships}
 
 
 def _looks_like_address(email: str) -> bool:
