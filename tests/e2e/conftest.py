@@ -22,6 +22,7 @@ from catalogue.seed import seed_catalogue
 from enrolment.models import db as enrolment_db
 from enrolment.seed import seed_organisations
 from shared.clock import copenhagen_today
+from tests.accounts import Clock
 from tests.conftest import TOKEN_SECRET
 from tests.smtp import free_port, running_smtp_server
 
@@ -39,6 +40,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(skip)
+
+
+class System(tuple):
+    """(catalogue_url, enrolment_url), with the two apps and the clock they share, for what a test does
+    behind the pages: run a scheduled job in an app's context, or move time without sleeping."""
+
+    def __new__(cls, catalogue_url: str, enrolment_url: str, catalogue_app, enrolment_app, clock: Clock):
+        system = super().__new__(cls, (catalogue_url, enrolment_url))
+        system.catalogue_app, system.enrolment_app, system.clock = catalogue_app, enrolment_app, clock
+        return system
 
 
 class RunningService:
@@ -73,15 +84,17 @@ def mail_server():
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, mail_server):
-    """Both services, seeded with the GLU catalogue and the demo organisations: (catalogue_url, enrolment_url).
+    """Both services, seeded with the GLU catalogue and the demo organisations: a System.
 
-    Their jobs run at once after each commit (mails to `mail_server`, seat counts to the catalogue).
+    Their jobs run at once after each commit (mails to `mail_server`, seat counts to the catalogue);
+    scheduled ones run when a test calls them. Both read the time from `system.clock`.
     """
     folder = tmp_path_factory.mktemp("system")
+    clock = Clock()
     catalogue_url, enrolment_url = (f"http://127.0.0.1:{free_port()}" for _ in range(2))
     common = {"GLU_TOKEN_SECRET": TOKEN_SECRET, "CATALOGUE_URL": catalogue_url, "ENROLMENT_URL": enrolment_url,
               "ENROLMENT_PUBLIC_URL": enrolment_url, "JOBS_IMMEDIATE": True, "SMTP_HOST": "127.0.0.1",
-              "SMTP_PORT": mail_server[1], "SMTP_STARTTLS": False}
+              "SMTP_PORT": mail_server[1], "SMTP_STARTTLS": False, "CLOCK": clock}
     catalogue_app = migrated(catalogue.create_app, catalogue_db, {
         **common, "DATABASE_URL": f"sqlite:///{folder / 'catalogue.sqlite3'}", "PUBLIC_URL": catalogue_url},
         lambda session: seed_catalogue(session, copenhagen_today()))
@@ -90,7 +103,7 @@ def system(tmp_path_factory, mail_server):
         seed_organisations)
     servers = [RunningService(catalogue_app, int(catalogue_url.rsplit(":", 1)[1])),
                RunningService(enrolment_app, int(enrolment_url.rsplit(":", 1)[1]))]
-    yield catalogue_url, enrolment_url
+    yield System(catalogue_url, enrolment_url, catalogue_app, enrolment_app, clock)
     for server in servers:
         server.stop()
 
