@@ -61,6 +61,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (enrolments, batches, participants, requests, organisations, offerings, feeds, webhooks, health):
         api.register_blueprint(module.blp)
+    # A course's life after enrolment: attendance, completion, the school's message to its participants.
+    from enrolment.views import attendance
+
+    api.register_blueprint(attendance.blp)
     install_idempotency(app, db, IdempotencyRecord, authenticate=current_actor)
     install_commit_point(app, db)
     app.extensions["catalogue_client"] = CatalogueClient(

@@ -21,14 +21,16 @@ from sqlalchemy.orm import joinedload
 
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import EnrolmentFilters, enrolments_query
-from enrolment.models import STATUS_LABELS, Enrolment, OfferingSeats
+from enrolment.models import COMPLETION_LABELS, STATUS_LABELS, Enrolment, OfferingSeats
 from shared.auth import Actor, Role
 from shared.clock import COPENHAGEN
 from shared.csv_files import write_csv
 from shared.db import MAX_ID
 from shared.errors import Forbidden, NotFound
 
-ENROLMENT_COLUMNS = ("Tilmelding", "Udbud", "Navn", "E-mail", "Status", "Plads på venteliste", "Oprettet")
+# The last three: what the school reported once the course was over (enrolment.attendance), its last day and the school.
+ENROLMENT_COLUMNS = ("Tilmelding", "Udbud", "Navn", "E-mail", "Status", "Plads på venteliste", "Oprettet",
+                     "Gennemførelse", "Afsluttet", "Skole")
 PARTICIPANT_COLUMNS = ("Navn", "Organisation", "Status", "Plads på venteliste")
 # The order of a school's list: seats first, then the waiting list, requests, and those who left.
 _SCHOOL_STATUSES = ("confirmed", "waitlisted", "pending_approval", "cancelled")
@@ -42,7 +44,9 @@ def enrolments_csv(db: DbSession, actor: Actor, filters: EnrolmentFilters) -> by
     return write_csv(ENROLMENT_COLUMNS, (
         (enrolment.id, enrolment.offering_id, enrolment.participant.name, enrolment.participant.email,
          STATUS_LABELS[enrolment.status], enrolment.waitlist_position,
-         enrolment.created_at.astimezone(COPENHAGEN).date().isoformat())
+         enrolment.created_at.astimezone(COPENHAGEN).date().isoformat(),
+         COMPLETION_LABELS.get(enrolment.completion or "", ""),
+         enrolment.completed_on.isoformat() if enrolment.completed_on else "", enrolment.completion_provider_name or "")
         for enrolment in enrolments
     ))
 

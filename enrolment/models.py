@@ -131,6 +131,14 @@ class Enrolment(db.Model):
     calendar_sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the school reported once the course's last day had begun (enrolment.attendance): NULL until then,
+    # then "completed" or "not_completed". The day and the school are kept as they were then, so "Mine
+    # kurser" and HR's export read the same whatever later happens to the catalogue's copy of the offering.
+    completion: Mapped[str | None] = mapped_column(String(20))
+    completion_note: Mapped[str | None] = mapped_column(String(500))
+    completion_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_on: Mapped[date | None] = mapped_column(doc="The course's last day (Danish date)")
+    completion_provider_name: Mapped[str | None] = mapped_column(String(200))
 
     participant: Mapped[Participant] = relationship()
     organisation: Mapped[Organisation] = relationship()
@@ -158,6 +166,26 @@ Enrolment.waitlist_position = column_property(case(
      .where(_in_line.c.offering_id == Enrolment.offering_id, _in_line.c.status == "waitlisted",
             _in_line.c.place <= Enrolment.place).correlate_except(_in_line).scalar_subquery()),
     else_=None), doc="Set by seats.set_status when the status changes in this transaction; never written")
+
+
+COMPLETION_LABELS = {"completed": "Gennemført", "not_completed": "Ikke gennemført"}
+
+
+class Attendance(db.Model):
+    """Whether a confirmed participant attended one day of the course, as the offering's school marked it.
+
+    `session_id` is the catalogue's id of the day (one of OfferingSeats.snapshot's sessions); the
+    service owns no session table, so there is no foreign key to it.
+    """
+
+    __table_args__ = (UniqueConstraint("enrolment_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"))
+    session_id: Mapped[int]
+    attended: Mapped[bool]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(300), doc="Who marked it, as the audit log names them")
 
 
 class OutboxMessage(db.Model):

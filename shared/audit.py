@@ -35,6 +35,7 @@ _DAY = timedelta(days=1)
 ACTIONS = {
     "offering.created": "Udbud oprettet", "offering.changed": "Udbud ændret", "offering.imported": "Udbud importeret",
     "offering.cancelled": "Udbud aflyst",
+    "offering.decided": "Udbud afgjort", "offering.decision_reminded": "Påmindet om afgørelse",
     "enrolment.enrolled": "Tilmeldt af HR", "enrolment.requested": "Anmodning sendt",
     "enrolment.request_confirmed": "Anmodning bekræftet", "enrolment.approved": "Anmodning godkendt",
     "enrolment.rejected": "Anmodning afvist", "enrolment.cancelled": "Tilmelding afmeldt",
@@ -46,6 +47,8 @@ ACTIONS = {
     "programme.created": "Uddannelse oprettet", "programme.changed": "Uddannelse ændret",
     "module.created": "Modul oprettet", "module.changed": "Modul ændret",
     "organisation.created": "Organisation oprettet", "links.renewed": "Nye hemmelige links",
+    "attendance.recorded": "Fremmøde registreret", "enrolment.completion_recorded": "Gennemførelse registreret",
+    "offering.message_sent": "Besked sendt til deltagerne",
     "sign_in": "Logget ind", "sign_in.refused": "Log-ind afvist", "sign_out": "Logget ud",
 }
 
@@ -90,6 +93,10 @@ def actor_from_token(actor: Actor) -> AuditActor:
         return AuditActor("key", actor.key_id, f"Nøgle {actor.key_id}", actor.role.value)
     label = {Role.SCHOOL: f"skole {actor.provider_id}", Role.HR: f"HR {actor.organisation}",
              Role.APPROVER: f"godkender {actor.organisation}"}.get(actor.role, actor.role.value)
+    if getattr(actor, "acting_person", None):
+        # A token the other service's pages made for one signed-in person's request (shared.auth.issue_token).
+        return AuditActor("token", None, f"{actor.acting_person} ({label}, via den anden tjenestes sider)",
+                          actor.role.value)
     return AuditActor("token", None, f"Adgangsnøgle ({label})", actor.role.value)
 
 

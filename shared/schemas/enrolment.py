@@ -180,3 +180,64 @@ class SeatCountsBatchResultSchema(Schema):
                             metadata={"description": "The counts each known offering now holds"})
     unknown = fields.List(fields.Integer(), metadata={"description": "Offerings the catalogue does not have"})
 
+
+# --- Attendance, completion and a school's message to its participants (enrolment.attendance) -------
+
+COMPLETION_RESULTS = ("completed", "not_completed")
+MAX_COMPLETION_NOTE = 500
+MAX_MESSAGE_SUBJECT = 200
+MAX_MESSAGE_TEXT = 5000
+
+
+class AttendanceUpdateSchema(Schema):
+    attended = fields.List(Id(), required=True, validate=validate.Length(max=MAX_BATCH_ROWS), metadata={
+        "description": "The enrolment ids of everyone who attended this day; every other confirmed participant "
+                       "is marked as not attended"})
+
+
+class CompletionUpdateSchema(Schema):
+    result = fields.String(required=True, validate=validate.OneOf(COMPLETION_RESULTS))
+    note = Text(max_length=MAX_COMPLETION_NOTE, multiline=True, allow_none=True, load_default=None)
+
+
+class OfferingMessageSchema(Schema):
+    subject = Text(required=True, min_length=1, max_length=MAX_MESSAGE_SUBJECT)
+    text = Text(required=True, min_length=1, max_length=MAX_MESSAGE_TEXT, multiline=True)
+
+
+class OfferingMessageResultSchema(Schema):
+    recipients = fields.Integer(metadata={"description": "How many confirmed participants it was sent to"})
+
+
+class AttendanceSessionSchema(Schema):
+    id = fields.Integer(metadata={"description": "The catalogue's id of the day"})
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+    begun = fields.Boolean(metadata={"description": "Attendance can be marked once the day has begun"})
+
+
+class AttendanceMarkSchema(Schema):
+    session_id = fields.Integer()
+    attended = fields.Boolean()
+    recorded_at = LocalDateTime()
+
+
+class CompletionSchema(Schema):
+    """A confirmed participant's attendance and completion, as the school recorded them."""
+
+    enrolment_id = fields.Integer()
+    name = fields.String()
+    organisation = fields.String(metadata={"description": "The organisation's name"})
+    marks = fields.List(fields.Nested(AttendanceMarkSchema))
+    completion = fields.String(allow_none=True, validate=validate.OneOf(COMPLETION_RESULTS))
+    completion_note = fields.String(allow_none=True)
+    completion_recorded_at = LocalDateTime(allow_none=True)
+    completed_on = fields.Date(allow_none=True, metadata={"description": "The course's last day"})
+    completion_provider_name = fields.String(allow_none=True, metadata={"description": "The school, as it was"})
+
+
+class AttendanceSheetSchema(Schema):
+    offering_id = fields.Integer()
+    sessions = fields.List(fields.Nested(AttendanceSessionSchema))
+    completion_open = fields.Boolean(metadata={"description": "Whether the last day has begun"})
+    participants = fields.List(fields.Nested(CompletionSchema), metadata={"description": "The confirmed ones"})

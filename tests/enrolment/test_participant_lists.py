@@ -131,7 +131,8 @@ def test_hr_export_holds_only_its_own_organisations_people(client, hr, filled):
     assert response.status_code == 200
     assert response.content_type == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == 'attachment; filename="tilmeldinger.csv"'
-    assert rows[0] == ["Tilmelding", "Udbud", "Navn", "E-mail", "Status", "Plads på venteliste", "Oprettet"]
+    assert rows[0] == ["Tilmelding", "Udbud", "Navn", "E-mail", "Status", "Plads på venteliste", "Oprettet",
+                       "Gennemførelse", "Afsluttet", "Skole"]
     assert [(row[2], row[3], row[4]) for row in rows[1:]] == [
         ("Anne", "anne@kommune.example", "Bekræftet"),
         ("Bent", "bent@kommune.example", "Bekræftet"),
