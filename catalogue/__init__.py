@@ -6,6 +6,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from catalogue.accounts import CATALOGUE_ACCOUNTS
+from catalogue.enrolment_client import EnrolmentClient
 from catalogue.jobs import register_jobs
 from catalogue.models import ApiKey, AuditEntry, IdempotencyRecord, db
 from catalogue.notifications import WebhookSender
@@ -59,6 +60,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["webhook_sender"] = WebhookSender(
         app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"))
     register_jobs(app, install_jobs(app, "catalogue"))
+    # The school's desk reads and records its participants at the enrolment service (catalogue.participant_pages).
+    app.extensions["enrolment_client"] = EnrolmentClient(
+        app.config["ENROLMENT_URL"], app.config["GLU_TOKEN_SECRET"], transport=app.config.get("ENROLMENT_TRANSPORT"))
 
     from catalogue.views import calendars, changes, offerings, programmes, providers
 
@@ -68,6 +72,10 @@ def create_app(config: dict | None = None) -> Flask:
     from catalogue import pages
 
     app.register_blueprint(pages.blp)
+
+    from catalogue import participant_pages
+
+    app.register_blueprint(participant_pages.blp)
 
     from catalogue.cli import register_commands
 

@@ -26,13 +26,14 @@ def add_member(app, email: str, tenant_id: int | None, role: str | None, name: s
         return person.id
 
 
-def sign_in_directly(app, client, email: str) -> None:
-    """The browser `client` signed in as the person with `email`, as a used sign-in link leaves it."""
+def sign_in_directly(app, client, email: str, now=None) -> None:
+    """The browser `client` signed in as the person with `email`, as a used sign-in link leaves it
+    (at `now`, for an app whose injected clock has moved on)."""
     accounts = app.extensions["accounts"]
     with app.app_context():
         person = accounts.db.session.query(accounts.models.Person).filter_by(email_key=email.casefold()).one()
         secret = start_session(accounts.db.session, accounts.models, person, via="link", user_agent="test",
-                               now=utcnow())
+                               now=now or utcnow())
         commit(accounts.db.session)
     with client.session_transaction() as cookie:
         cookie.clear()
