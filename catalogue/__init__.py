@@ -69,9 +69,10 @@ def create_app(config: dict | None = None) -> Flask:
     for module in (changes, offerings, calendars, programmes, providers, health):
         api.register_blueprint(module.blp)
 
-    from catalogue import pages
+    from catalogue import desk_pages, pages
 
     app.register_blueprint(pages.blp)
+    app.register_blueprint(desk_pages.blp)
 
     from catalogue import participant_pages
 

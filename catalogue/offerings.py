@@ -6,7 +6,7 @@ what needs the database or the whole offering, change the models and flush; the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as DbSession
@@ -15,6 +15,7 @@ from catalogue.models import Location, Module, Offering, Session
 from catalogue.notifications import record_change
 from shared import audit
 from shared.auth import Actor, Role
+from shared.clock import copenhagen_today, now
 from shared.db import MAX_ID, utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.schemas import COPENHAGEN
@@ -193,6 +194,7 @@ def set_sessions(offering: Offering, sessions: list[dict]) -> dict[int, int]:
     ]
     if problems:
         raise ValidationFailed("Ukendt session.", problems)
+    _refuse_days_in_the_past(existing, sessions)
     kept = []
     for item in sessions:
         session = existing.get(item.get("id")) or Session()
@@ -203,6 +205,20 @@ def set_sessions(offering: Offering, sessions: list[dict]) -> dict[int, int]:
     offering.starts_at = offering.sessions[0].starts_at
     offering.ends_at = max(session.ends_at for session in offering.sessions)
     return {id(session): index for index, session in enumerate(kept)}
+
+
+def _refuse_days_in_the_past(existing: dict[int, Session], sessions: list[dict]) -> None:
+    """A day added or moved to before today (Danish time) is refused; days already held stay as they were,
+    so a running course can still be edited."""
+    today = copenhagen_today(now())
+    problems = [
+        FieldError(f"/sessions/{index}/starts_at", "Dagen ligger i fortiden.")
+        for index, item in enumerate(sessions)
+        if _local_day(item["starts_at"]) < today
+        and ("id" not in item or existing[item["id"]].starts_at != item["starts_at"])
+    ]
+    if problems:
+        raise ValidationFailed("Udbuddet kan ikke have dage i fortiden.", problems)
 
 
 def check_offering(offering: Offering, positions: dict[int, int] | None = None) -> None:
@@ -278,3 +294,41 @@ def _bump_revision(db: DbSession, offering: Offering, *, webhook: bool) -> None:
     offering.revision += 1
     offering.updated_at = utcnow()
     record_change(db, offering, webhook=webhook)
+
+
+def copy_offering(db: DbSession, actor: Actor, offering_id: int, first_day: date,
+                  reference: str | None = None) -> Offering:
+    """A new draft of the same offering on new dates: the everyday "the same module again next quarter".
+
+    The sessions move together so the first falls on `first_day`, each keeping its Danish wall-clock
+    times (the local dates are shifted, not the UTC instants, so a copy across a change of clocks still
+    starts at 08:30); the deadline moves by the same number of days, but not before today. Everything
+    else is kept, except the school's reference, which is unique per school: the given one or none.
+    The copy goes through create_offering's rules like any new offering.
+    """
+    source = get_offering(db, actor, offering_id)
+    _require_editor(actor, source.provider_id)
+    if first_day < copenhagen_today(now()):
+        raise ValidationFailed.field("/first_day", "Den første dag ligger i fortiden.")
+    shift = first_day - _local_day(source.starts_at)
+    data = {name: getattr(source, name) for name in EDITABLE_FIELDS}
+    data.update(
+        module=source.module.code, provider_id=source.provider_id, location_id=source.location_id, status="draft",
+        sessions=[{"starts_at": shift_local(session.starts_at, shift),
+                   "ends_at": shift_local(session.ends_at, shift)}
+                  for session in source.sessions],
+        # Never before today: a copy starting soon still takes enrolments until tonight.
+        enrolment_deadline=max(source.enrolment_deadline + shift, copenhagen_today(now())), reference=reference,
+    )
+    return create_offering(db, actor, data, audit_action="offering.copied")
+
+
+def shift_local(instant: datetime, days: timedelta) -> datetime:
+    """The same wall-clock time in Copenhagen, `days` later."""
+    local = instant.astimezone(COPENHAGEN)
+    return (local.replace(tzinfo=None) + days).replace(tzinfo=COPENHAGEN)
+
+
+def require_editor(actor: Actor, provider_id: int) -> None:
+    """For pages that show a form before the change: the same refusal the change itself would give."""
+    _require_editor(actor, provider_id)

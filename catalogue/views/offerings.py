@@ -16,6 +16,7 @@ from shared.schemas import (
     ImportQuerySchema,
     ImportReportSchema,
     OfferingCancelSchema,
+    OfferingCopySchema,
     OfferingCreateSchema,
     OfferingPatchSchema,
     OfferingQuerySchema,
@@ -109,6 +110,24 @@ class OfferingCancellation(MethodView):
         offering = offerings.cancel_offering(db.session, current_actor(), offering_id, data["reason"],
                                              webhook=webhooks().enabled)
         return offering
+
+
+@blp.route("/<int:offering_id>/copy")
+class OfferingCopy(MethodView):
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(OfferingCopySchema)
+    @blp.response(201, OfferingSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data, offering_id):
+        """Copy an offering to new dates, as a new draft of the same school
+
+        The sessions keep their Danish times of day and move together so that the first falls on
+        `first_day`; the enrolment deadline moves by as many days. Module, place, capacity, price and
+        the rest are kept; the reference is the one given, or none.
+        """
+        offering = offerings.copy_offering(db.session, current_actor(), offering_id, data["first_day"],
+                                           data["reference"])
+        return offering, {"Location": absolute_url(f"/offerings/{offering.id}")}
 
 
 @blp.route("/seats")

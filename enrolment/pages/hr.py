@@ -18,6 +18,7 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from enrolment import enrolments, exports
+from enrolment.attendance import completion_text
 from enrolment.enrolments import EnrolmentFilters, enrolments_query
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Organisation, db
 from enrolment.organisations import organisation_in_scope
@@ -139,7 +140,8 @@ def _by_offering(found: list[Enrolment]) -> list[dict]:
             "rows": []})
         group["rows"].append({"enrolment": enrolment, "status": status_text(enrolment),
                               "can_cancel": enrolments.can_cancel(enrolment, today),
-                              "active": enrolment.status in ACTIVE_STATUSES})
+                              "active": enrolment.status in ACTIVE_STATUSES,
+                              "completion": completion_text(enrolment)})
     return sorted(groups.values(), key=lambda group: (
         group["offering"] is None, group["offering"]["starts_at"].isoformat() if group["offering"] else "",
         group["offering_id"]))

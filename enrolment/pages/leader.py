@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from enrolment import enrolments, leader_requests
+from enrolment.attendance import completion_text
 from enrolment.leader_requests import UNCONFIRMED
 from enrolment.models import ACTIVE_STATUSES, Enrolment, Participant, db
 from enrolment.pages.common import (
@@ -118,7 +119,8 @@ def my_courses(token: str):
         .options(joinedload(Enrolment.seats), joinedload(Enrolment.organisation))))
     today = copenhagen_today()
     shown = [{"enrolment": enrolment, "offering": offering_from_snapshot(enrolment.seats.snapshot),
-              "status": status_text(enrolment), "can_cancel": enrolments.can_cancel(enrolment, today)}
+              "status": status_text(enrolment), "can_cancel": enrolments.can_cancel(enrolment, today),
+              "completion": completion_text(enrolment)}
              for enrolment in courses]
     shown.sort(key=_course_order)
     feed = absolute_url(f"/feeds/participants/{participant.feed_token}.ics")

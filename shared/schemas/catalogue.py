@@ -235,6 +235,16 @@ class OfferingCancelSchema(Schema):
     reason = Text(allow_none=True, load_default=None, max_length=500)
 
 
+class OfferingCopySchema(Schema):
+    """POST /offerings/{id}/copy: the same offering again as a draft, its days moved to start on `first_day`."""
+
+    first_day = fields.Date(required=True, metadata={
+        "description": "The copy's first day; every session moves by the same number of days, keeping its "
+                       "Danish time of day, and so does the enrolment deadline"})
+    reference = Text(allow_none=True, load_default=None, max_length=60,
+                     metadata={"description": "The copy's own reference (references are unique per school)"})
+
+
 class OfferingQuerySchema(Schema):
     """Query parameters of GET /offerings; unknown parameters are refused."""
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from enrolment.models import OutboxMessage, db
-from tests.accounts import Clock
+from enrolment.models import Enrolment, OutboxMessage, db
+from enrolment.notices import MONTHS
+from tests.accounts import Clock, add_member, sign_in_directly
 from tests.catalogue.fixtures import in_days
 from tests.enrolment.test_participant_lists import read_csv
 
@@ -310,3 +311,25 @@ def test_an_offering_nobody_has_enrolled_in_shows_its_days_to_its_school_only(cl
     assert own.get_json()["participants"] == [] and len(own.get_json()["sessions"]) == 2
     assert foreign.status_code == 403
     assert missing.status_code == 404
+
+
+# --- Where completion shows -----------------------------------------------------------------------
+
+def test_completion_shows_on_the_leaders_page_and_on_hrs_list(app, client, offering, places, school, clock):
+    during(clock, offering, 3)
+    complete(client, school, places["Anne"], note="Aktiv deltager")
+    complete(client, school, places["Bent"], "not_completed")
+    with app.app_context():
+        anne = db.session.get(Enrolment, places["Anne"])
+        leader_page, viborg = anne.participant.page_token, anne.organisation_id
+    add_member(app, "admin@viborg.example", viborg, "hr_admin", "Camilla Juhl")
+    sign_in_directly(app, client, "admin@viborg.example", now=clock.at)
+
+    mine = " ".join(client.get(f"/mine-kurser/{leader_page}").get_data(as_text=True).split())
+    listing = " ".join(client.get("/hr").get_data(as_text=True).split())
+
+    last_day = in_days(32)
+    finished = f"Gennemført {last_day.day}. {MONTHS[last_day.month - 1]} {last_day.year} hos Mercantec"
+    assert finished in mine
+    assert finished in listing and "Skolens bemærkning: Aktiv deltager" in listing
+    assert f"Ikke gennemført {last_day.day}. {MONTHS[last_day.month - 1]}" in listing
