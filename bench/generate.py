@@ -274,12 +274,13 @@ def load_catalogue(world: World, name: str) -> None:
             "id", "module_id", "provider_id", "location_id", "reference", "status", "capacity", "min_participants",
             "price_dkk", "enrolment_deadline", "language", "contact_email", "note", "demo", "revision", "starts_at",
             "ends_at", "created_at", "updated_at", "cancelled_at", "cancellation_reason", "seats_taken",
-            "waitlist_length", "seats_version", "change_seq"],
+            "waitlist_length", "seats_version", "change_seq", "decision_date"],
             ((o.id, o.module, o.provider, o.location, f"BENCH-{o.id}", o.status, o.capacity, o.min_participants,
               o.price, o.deadline, o.language, f"glu@skole{o.provider:03d}.example", None, False, 1,
               utc_naive(o.sessions[0][0]), utc_naive(o.sessions[-1][1]), utc_naive(o.updated_at),
               utc_naive(o.updated_at), utc_naive(o.cancelled_at) if o.cancelled_at else None,
-              "Aflyst (benchmarkdata)." if o.cancelled_at else None, o.confirmed, o.waitlisted, o.enrolments, o.id)
+              "Aflyst (benchmarkdata)." if o.cancelled_at else None, o.confirmed, o.waitlisted, o.enrolments, o.id,
+              o.deadline)  # decision date: DECISION_DAYS_BEFORE_START (14) days before the first day, as the deadline
              for o in world.offerings), len(world.offerings))
         copy_rows(conn, "session", ["id", "offering_id", "starts_at", "ends_at"],
                   ((sid, o.id, utc_naive(s), utc_naive(e)) for o in world.offerings

@@ -59,6 +59,12 @@ class Provider(db.Model):
     website: Mapped[str | None] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(254))
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Go or no-go (catalogue.decisions): what happens to an offering nobody has decided on within
+    # `decision_grace_days` after its decision date. "hold" by default: a school that never opened its
+    # settings must not find its courses cancelled by software, which cannot be undone and sends every
+    # participant away; cancelling automatically is the school's own choice ("cancel").
+    decision_policy: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
+    decision_grace_days: Mapped[int] = mapped_column(default=2, server_default="2")
 
     locations: Mapped[list[Location]] = relationship(back_populates="provider", order_by="Location.id")
 
@@ -93,6 +99,8 @@ class Offering(db.Model):
         # Search by place (region, municipality) and its count: read from the index alone on PostgreSQL.
         Index("ix_offering_search", "status", "location_id", "starts_at",
               postgresql_include=["module_id", "provider_id"]),
+        # The hourly decide-offerings job: published, undecided offerings whose decision date has come.
+        Index("ix_offering_decision_due", "status", "decision", "decision_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +126,15 @@ class Offering(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+    # Go or no-go (catalogue.decisions): by `decision_date` the school decides whether the course is
+    # held or cancelled; `decision` is None until then, "held" or "cancelled" after (set once).
+    decision_date: Mapped[date]
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who was told of the cancellation (the seat counts at that moment), for the school's desk.
+    participants_at_cancellation: Mapped[int | None]
+    waitlisted_at_cancellation: Mapped[int | None]
     # Seat counts as the enrolment service last told them (offerings.record_seat_counts); it owns the
     # enrolments. `seats_version` is its counter, up to 2**62, so that late, older counts are ignored.
     seats_taken: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from catalogue import decisions
 from catalogue.models import Location, Module, Offering, Session
 from catalogue.notifications import record_change
 from shared import audit
@@ -57,6 +58,7 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
         setattr(offering, name, data[name])
     positions = set_sessions(offering, data["sessions"])
     check_offering(offering, positions)
+    decisions.place_decision_date(offering, data.get("decision_date"))
     # In the change feed, but no webhook: nobody can have enrolled into an offering before it existed.
     record_change(db, offering, webhook=False)
     db.add(offering)
@@ -89,10 +91,14 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
     for name in EDITABLE_FIELDS:
         if name in changes:
             setattr(offering, name, changes[name])
+    first_day_before = _local_day(offering.starts_at)
+    publishing = changes.get("status") == "published" and offering.status == "draft"
     positions = set_sessions(offering, changes["sessions"]) if "sessions" in changes else None
     if changes.get("status") == "published":
         offering.status = "published"
     check_offering(offering, positions)
+    decisions.place_decision_date(offering, changes.get("decision_date"), first_day_before=first_day_before,
+                                  publishing=publishing)
     _bump_revision(db, offering, webhook=webhook)
     db.flush()
     audit.record(db, "offering.changed", "offering", offering.id, tenant_id=offering.provider_id,
@@ -111,6 +117,11 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
     offering.status = "cancelled"
     offering.cancelled_at = utcnow()
     offering.cancellation_reason = reason
+    # Go or no-go: a cancellation is the decision, if none was made; the desk shows whom it reached.
+    if offering.decision is None:
+        offering.decision, offering.decided_at = "cancelled", offering.cancelled_at
+    offering.participants_at_cancellation = offering.seats_taken
+    offering.waitlisted_at_cancellation = offering.waitlist_length
     _bump_revision(db, offering, webhook=webhook)
     db.flush()
     audit.record(db, "offering.cancelled", "offering", offering.id, tenant_id=offering.provider_id,
@@ -121,7 +132,7 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
 def audited_fields(offering: Offering) -> dict:
     """What an audit entry compares before and after a change: the fields a school sets, and the sessions."""
     fields = {name: getattr(offering, name) for name in EDITABLE_FIELDS}
-    fields.update(status=offering.status, location_id=offering.location_id,
+    fields.update(status=offering.status, location_id=offering.location_id, decision_date=offering.decision_date,
                   sessions=[[session.starts_at.isoformat(), session.ends_at.isoformat()]
                             for session in offering.sessions])
     return fields

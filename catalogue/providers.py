@@ -48,7 +48,7 @@ def update_provider(db: DbSession, provider_id: int, changes: dict) -> Provider:
         {name: getattr(provider, name) for name in changes if name != "locations"},
         {name: value for name, value in changes.items() if name != "locations"})
         | ({"locations": [None, "ændret"]} if "locations" in changes else {}))
-    for name in ("name", "website", "email"):
+    for name in ("name", "website", "email", "decision_policy", "decision_grace_days"):
         if name in changes:
             setattr(provider, name, changes[name])
     index_provider(provider)

@@ -44,6 +44,11 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         RATE_LIMIT_STORAGE_URL=os.environ.get("RATE_LIMIT_STORAGE_URL", "memory://"),
         # A Maildir whose mails /postkasse shows (make run's local mail server); unset, there is no such page.
         MAILBOX_DIR=os.environ.get("MAILBOX_DIR"),
+        # Go or no-go (catalogue.decisions): an offering's decision date defaults to this many days before
+        # its first day. Two weeks is the usual AMU enrolment deadline, so the count is nearly final by
+        # then, and it still leaves participants and their employers time to rearrange work or move to
+        # another offering if the course is cancelled.
+        DECISION_DAYS_BEFORE_START=int(os.environ.get("DECISION_DAYS_BEFORE_START", "14")),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",

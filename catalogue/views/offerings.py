@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from catalogue import importing, offerings
+from catalogue import decisions, importing, offerings
 from catalogue.models import db
 from catalogue.notifications import WebhookSender
 from catalogue.search import OfferingFilters, offerings_query
@@ -18,6 +18,7 @@ from shared.schemas import (
     OfferingCancelSchema,
     OfferingCopySchema,
     OfferingCreateSchema,
+    OfferingDecisionSchema,
     OfferingPatchSchema,
     OfferingQuerySchema,
     OfferingSchema,
@@ -128,6 +129,23 @@ class OfferingCopy(MethodView):
         offering = offerings.copy_offering(db.session, current_actor(), offering_id, data["first_day"],
                                            data["reference"])
         return offering, {"Location": absolute_url(f"/offerings/{offering.id}")}
+
+
+@blp.route("/<int:offering_id>/decision")
+class OfferingDecision(MethodView):
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(OfferingDecisionSchema)
+    @blp.response(200, OfferingSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data, offering_id):
+        """Decide go or no-go: the course is held, or cancelled with a reason for the participants
+
+        Once per offering, for a published one. `held` is a change like any other (a new revision,
+        announced to the enrolment service, whose participants are told the course is held);
+        `cancelled` is the same as `POST /offerings/{id}/cancel` and needs a reason.
+        """
+        return decisions.decide(db.session, current_actor(), offering_id, data["decision"], data["reason"],
+                                webhook=webhooks().enabled)
 
 
 @blp.route("/seats")

@@ -1,12 +1,12 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from catalogue import providers
+from catalogue import decisions, providers
 from catalogue.models import db
 from shared.api import BEARER
-from shared.auth import Role, requires
+from shared.auth import Role, current_actor, requires
 from shared.pagination import whole_list
-from shared.schemas import ProviderCreateSchema, ProviderPatchSchema, ProviderSchema, page_of
+from shared.schemas import DecisionPolicySchema, ProviderCreateSchema, ProviderPatchSchema, ProviderSchema, page_of
 
 blp = Blueprint("providers", __name__, url_prefix="/providers",
                 description="Vocational schools and AMU providers with their locations.")
@@ -44,3 +44,19 @@ class ProviderById(MethodView):
         """Change a provider, or change and add its locations"""
         provider = providers.update_provider(db.session, provider_id, changes)
         return provider
+
+
+@blp.route("/<int:provider_id>/decision-policy")
+class ProviderDecisionPolicy(MethodView):
+    @requires(Role.SCHOOL, Role.ADMIN)
+    @blp.arguments(DecisionPolicySchema)
+    @blp.response(200, ProviderSchema)
+    @blp.doc(security=BEARER)
+    def patch(self, changes, provider_id):
+        """Set the school's go-or-no-go policy: what happens to an offering nobody decides on in time
+
+        The school's admin (not a course administrator) or an administrator. Within
+        `decision_grace_days` after an offering's decision date the school decides itself; after that,
+        an offering with too few participants is cancelled (`cancel`) or held anyway (`hold`).
+        """
+        return decisions.set_decision_policy(db.session, current_actor(), provider_id, changes)

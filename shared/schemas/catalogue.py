@@ -110,6 +110,11 @@ class ProviderSchema(ContractSchema):
     website = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     locations = fields.List(fields.Nested(LocationSchema))
+    decision_policy = fields.String(metadata={
+        "description": "Go or no-go: what happens to an offering nobody decided on within the grace after its "
+                       "decision date and with too few participants: cancel, or hold anyway"})
+    decision_grace_days = fields.Integer(metadata={"description": "Days after the decision date before the "
+                                                                  "policy applies"})
 
 
 class ProviderCreateSchema(Schema):
@@ -126,6 +131,8 @@ class ProviderPatchSchema(Schema):
     website = fields.URL(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=300))
     email = Email(allow_none=True)
     locations = fields.List(fields.Nested(LocationInputSchema), validate=validate.Length(min=1, max=50))
+    decision_policy = fields.String(validate=validate.OneOf(("cancel", "hold")))
+    decision_grace_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=30))
 
 
 # --- Offerings and sessions -----------------------------------------------------------------------
@@ -169,6 +176,11 @@ class OfferingSchema(ContractSchema):
     cancelled_at = LocalDateTime(allow_none=True)
     cancellation_reason = fields.String(allow_none=True)
     updated_at = LocalDateTime()
+    decision_date = fields.Date(allow_none=True, metadata={
+        "description": "Go or no-go: the day the school decides whether the course is held or cancelled"})
+    decision = fields.String(allow_none=True, validate=validate.OneOf(("held", "cancelled")),
+                             metadata={"description": "null until decided, then held or cancelled"})
+    decided_at = LocalDateTime(allow_none=True)
 
 
 class SessionInputSchema(Schema):
@@ -200,6 +212,13 @@ def _language(**kwargs):
                          **kwargs)
 
 
+def _decision_date(**kwargs):
+    return fields.Date(allow_none=True, metadata={
+        "description": "Go or no-go: the day the school decides whether the course is held; not after the first "
+                       "day, not before today. Left out: DECISION_DAYS_BEFORE_START days before the first day "
+                       "(moving with the days when they move)"}, **kwargs)
+
+
 class OfferingCreateSchema(Schema):
     module = Text(required=True, min_length=1, max_length=20, metadata={"description": "Module code, e.g. GLU-4"})
     provider_id = Id(metadata={"description": "Defaults to the school of the token"})
@@ -214,6 +233,7 @@ class OfferingCreateSchema(Schema):
     reference = Text(allow_none=True, load_default=None, max_length=60)
     note = Text(allow_none=True, load_default=None, max_length=2000, multiline=True)
     status = fields.String(load_default="published", validate=validate.OneOf(("draft", "published")))
+    decision_date = _decision_date(load_default=None)
 
 
 class OfferingPatchSchema(Schema):
@@ -229,6 +249,7 @@ class OfferingPatchSchema(Schema):
     note = Text(allow_none=True, max_length=2000, multiline=True)
     status = fields.String(validate=validate.OneOf(("published",), error="Kun 'published' kan sættes her; "
                                                    "brug /cancel for at aflyse."))
+    decision_date = _decision_date()
 
 
 class OfferingCancelSchema(Schema):
@@ -346,3 +367,22 @@ class WebhookDeliverySchema(ContractSchema):
 class WebhookDeliveryQuerySchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+# --- Go or no-go (catalogue.decisions) ---------------------------------------------------------------
+
+class OfferingDecisionSchema(Schema):
+    """POST /offerings/{id}/decision: the school decides whether the course is held or cancelled."""
+
+    decision = fields.String(required=True, validate=validate.OneOf(("held", "cancelled")))
+    reason = Text(allow_none=True, load_default=None, max_length=500, metadata={
+        "description": "Required for cancelled: the participants are told it"})
+
+
+class DecisionPolicySchema(Schema):
+    """PATCH /providers/{id}/decision-policy: what happens when the school has not decided in time."""
+
+    decision_policy = fields.String(validate=validate.OneOf(("cancel", "hold")), metadata={
+        "description": "cancel: cancel automatically when too few have enrolled; hold: hold the course anyway"})
+    decision_grace_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=30), metadata={
+        "description": "Days after the decision date before the policy applies"})
