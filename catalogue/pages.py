@@ -18,11 +18,10 @@ from marshmallow import ValidationError
 from catalogue import calendar, offerings, programmes, providers
 from catalogue.models import Location, Module, Offering, Session, db
 from catalogue.search import OfferingFilters, offerings_query
-from catalogue.views.offerings import webhooks
 from shared.auth import ANONYMOUS, Role
 from shared.clock import COPENHAGEN, copenhagen_today
 from shared.course_events import place_text
-from shared.errors import Conflict, Forbidden, Unauthorized, ValidationFailed, field_errors_from_messages
+from shared.errors import Forbidden, Unauthorized, field_errors_from_messages
 from shared.geography import REGIONS, region_code
 from shared.links import absolute_url
 from shared.pages import (
@@ -35,8 +34,7 @@ from shared.pages import (
     sign_out,
 )
 from shared.pagination import paginate
-from shared.schemas import LocationSchema, OfferingCancelSchema, OfferingQuerySchema
-from shared.transaction import rollback
+from shared.schemas import LocationSchema, OfferingQuerySchema
 
 # Named …_pages so that errors on these routes render as HTML (shared.pages.is_page_request).
 blp = Blueprint("catalogue_pages", __name__, template_folder="templates")
@@ -310,7 +308,7 @@ def school_sign_out():
 
 @blp.route("/skole")
 def school():
-    """The signed-in school's offerings in every status, drafts included."""
+    """The school's desk: its offerings in every status, drafts included, each with its actions (desk_pages)."""
     actor = require_page_role(Role.SCHOOL)
     if actor is None:
         return redirect_to_sign_in()
@@ -322,27 +320,3 @@ def school():
     ]
     demo = any(item.demo for _, _, items in sections for item in items)
     return render_template("catalogue/school.html", provider=provider, sections=sections, demo=demo)
-
-
-@blp.route("/skole/udbud/<int:offering_id>/aflys", methods=["POST"])
-def school_cancel(offering_id: int):
-    """Cancel one of the school's offerings, the same way as POST /offerings/{id}/cancel."""
-    check_csrf()
-    actor = require_page_role(Role.SCHOOL)
-    if actor is None:
-        return redirect(url_for("accounts_pages.sign_in", next=url_for(".school")))
-    try:
-        data = OfferingCancelSchema().load({"reason": request.form.get("reason", "")})
-        cancelled = offerings.cancel_offering(db.session, actor, offering_id, data["reason"] or None,
-                                              webhook=webhooks().enabled)
-        description = f"{cancelled.module.title}, {date_range(cancelled)}"
-    except ValidationError as error:
-        rollback(db.session)
-        problems = field_errors_from_messages(error.messages)
-        flash(f"Udbud {offering_id} er ikke aflyst: årsagen er ugyldig ({problems[0].message})")
-    except (Conflict, ValidationFailed) as problem:
-        rollback(db.session)
-        flash(f"Udbud {offering_id} er ikke aflyst: {problem.detail}")
-    else:
-        flash(f"Udbuddet er aflyst: {description}.")
-    return redirect(url_for(".school") + f"#udbud-{offering_id}")
