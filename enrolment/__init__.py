@@ -61,6 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (enrolments, batches, participants, requests, organisations, offerings, feeds, webhooks, health):
         api.register_blueprint(module.blp)
+    from enrolment.views import moves  # a place's alternatives and moving it (GET …/alternatives, POST …/move)
+
+    api.register_blueprint(moves.blp)
     # A course's life after enrolment: attendance, completion, the school's message to its participants.
     from enrolment.views import attendance
 

@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from shared.auth import Role, issue_token
 from shared.errors import NotFound, ServiceUnavailable
 from shared.observability import forwarded_headers
-from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsBatchSchema
+from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsBatchSchema, page_of
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
@@ -24,6 +24,11 @@ TOKEN_LIFETIME_SECONDS = 12 * 3600
 # One instance of each for every call: building a schema costs more than loading with it.
 _OFFERING_SCHEMA = OfferingSchema()
 _SEAT_COUNTS_BATCH_SCHEMA = SeatCountsBatchSchema()
+_OFFERING_PAGE_SCHEMA = page_of(OfferingSchema)()
+# Searching reads at most this many pages of SEARCH_PAGE offerings: one module's offerings from a
+# given week on are a few dozen, so the bound only stops a runaway loop.
+SEARCH_PAGE = 100
+MAX_SEARCH_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,23 @@ class CatalogueClient:
             return OfferingChangesSchema().load(response.json())
         except (ValueError, ValidationError) as error:
             raise self._unavailable(f"unreadable change feed: {error}") from error
+
+    def search_offerings(self, **query) -> list[dict]:
+        """Every offering the public search finds (GET /offerings with OfferingQuerySchema's parameters), soonest
+        first, read page by page; each as in get_offering."""
+        found: list[dict] = []
+        for page in range(1, MAX_SEARCH_PAGES + 1):
+            response = self._request("GET", "/offerings", params={**query, "page": page, "per_page": SEARCH_PAGE})
+            if response.status_code != 200:
+                raise self._unavailable(f"search: status {response.status_code}")
+            try:
+                body = _OFFERING_PAGE_SCHEMA.load(response.json())
+            except (ValueError, ValidationError) as error:
+                raise self._unavailable(f"unreadable search: {error}") from error
+            found += body["items"]
+            if not body["items"] or page * SEARCH_PAGE >= body["total"]:
+                break
+        return found
 
     def put_seat_counts(self, counts: dict[int, SeatCounts]) -> set[int] | None:
         """Tell the catalogue these offerings' seat counts in one request (PUT /offerings/seats).

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from enrolment import calendar
-from enrolment.models import STATUS_LABELS, Enrolment, Participant
+from enrolment.models import ACCOUNTS, STATUS_LABELS, Enrolment, HrUser, Participant
 from enrolment.outbox import add_mail
 from enrolment.seats import StatusChange
 from shared.calendar import render_calendar
@@ -48,6 +48,8 @@ def status_changed(db: DbSession, changes: Iterable[StatusChange], *,
         if change.before != change.after:
             earlier = (earlier_places or {}).get(change.enrolment)
             _status_mail(db, change.enrolment, change.before, now, earlier)
+    _tell_hr_of_cancellation(db, [change.enrolment for change in changes if change.before != change.after
+                                  and change.after == "cancelled" and change.enrolment.seats.status == "cancelled"])
 
 
 def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: datetime,
@@ -74,6 +76,8 @@ def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: d
         if offering["status"] == "cancelled":
             reason = offering.get("cancellation_reason")
             text = "Skolen har aflyst kurset" + (f": {reason}" if reason else ".")
+            text += ("\n\nSe andre hold i samme modul, og flyt din plads med ét klik: "
+                     f"{absolute_url(alternatives_path(enrolment))}")
             send(db, enrolment, offering, f"Aflyst: {title}", text, "CANCEL", now, earlier=earlier)
         else:
             send(db, enrolment, offering, f"Afmeldt: {title}", "Din tilmelding er afmeldt.", "CANCEL", now,
@@ -167,3 +171,110 @@ def _earlier_places(db: DbSession, participant: Participant, enrolment: Enrolmen
     return list(db.scalars(select(Enrolment).where(
         Enrolment.participant_id == participant.id, Enrolment.offering_id == enrolment.offering_id,
         Enrolment.id < enrolment.id)))
+
+
+# --- A cancelled course's alternatives, and moving a place (enrolment.alternatives, enrolment.moves) ---
+
+HR_ROLES = ("hr", "hr_admin")
+
+
+def alternatives_path(enrolment: Enrolment) -> str:
+    """The leader's alternatives page for the place, behind their "Mine kurser" link."""
+    return f"/mine-kurser/{enrolment.participant.page_token}/andre-hold/{enrolment.id}"
+
+
+def hr_alternatives_path(enrolment: Enrolment) -> str:
+    return f"/hr/tilmeldinger/{enrolment.id}/andre-hold"
+
+
+def place_moved(db: DbSession, old: Enrolment, new: Enrolment, *, cancelled_now: bool,
+                earlier: list[Enrolment]) -> None:
+    """The one mail that says a place was moved, with the calendar's changes.
+
+    Its iTIP attachment is the new course's first day (METHOD:REQUEST), or the old course's first
+    day (METHOD:CANCEL) while waiting for a seat. An outbox mail carries one iTIP message, and
+    Outlook reads only the first event of one (see `send`), so every further day — the old
+    course's days cancelled, the new course's days added — follows as a short calendar update of
+    its own, as every mail here does for a course of several days.
+    `cancelled_now`: the move ended the old place (the school's cancellation had told its CANCEL already).
+    """
+    now = utcnow()
+    participant = new.participant
+    before, after = (_OFFERING_SCHEMA.load(place.seats.snapshot) for place in (old, new))
+    added = [event for event in calendar.enrolment_events(new, now, earlier=earlier)
+             if event.status != "CANCELLED"] if new.status == "confirmed" else []
+    removed = (calendar.enrolment_events(old, now, earlier=_earlier_places(db, participant, old))
+               if cancelled_now else [])
+    updates = [(event, "REQUEST", after) for event in added] + [(event, "CANCEL", before) for event in removed]
+    attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],
+                                   attendee_email=participant.email) for event, method, offering in updates]
+    if new.status == "confirmed":
+        status = "Din plads på det nye hold er bekræftet."
+    else:
+        status = (f"Det nye hold er fuldt, så du står på venteliste som nr. {new.waitlist_position}. Vi skriver, "
+                  "hvis du får en plads.")
+    subject = f"Du er flyttet til {after['module_title']} hos {after['provider_name']}, {_when_day(after)}"
+    body = "\n".join([
+        f"Hej {participant.name}", "",
+        f"Din plads er flyttet fra holdet hos {before['provider_name']} ({place_text(before['location'])}) til "
+        f"holdet hos {after['provider_name']} ({place_text(after['location'])}). {status}", "",
+        f"Det nye hold: {after['module_title']} ({after['module_code']})",
+        f"Udbyder: {after['provider_name']}", f"Sted: {place_text(after['location'])}",
+        "Dage:", *(f"- {_when(session)}" for session in after["sessions"]), "",
+        "Det tidligere hold" + (" (dagene fjernes fra din kalender):" if cancelled_now else " (aflyst af skolen):"),
+        *(f"- {_when(session)}" for session in before["sessions"]), "",
+        f"Mine kurser: {absolute_url(f'/mine-kurser/{participant.page_token}')}",
+        f"Abonnér på din kalender: {feed_url(participant.feed_token)}",
+        "Linkene er personlige; del dem ikke med andre.",
+    ] + (["", "Eksempeldata: dette udbud er opdigtet til demonstration."] if after.get("demo") else []))
+    add_mail(db, participant.email, subject, body, attachments[0] if attachments else None,
+             updates[0][1] if updates else None)
+    for number, ((event, method, _), attachment) in enumerate(zip(updates[1:], attachments[1:], strict=True),
+                                                              start=2):
+        change = "tilføjet" if method == "REQUEST" else "aflyst"
+        add_mail(db, participant.email, f"{subject} (kalender {number} af {len(updates)})",
+                 f"Hej {participant.name}\n\nKalenderopdatering: {event.summary} er {change}. Se den første mail "
+                 "for detaljer.", attachment, method)
+
+
+def _tell_hr_of_cancellation(db: DbSession, cancelled: list[Enrolment]) -> None:
+    """The school cancelled a course: the organisation's HR hears of it once per course, with the people it
+    hits and, for each, a link to the alternatives (computed live on the page, never here)."""
+    groups: dict[tuple[int, int], list[Enrolment]] = {}
+    for enrolment in cancelled:
+        groups.setdefault((enrolment.organisation_id, enrolment.offering_id), []).append(enrolment)
+    for places in groups.values():
+        organisation = places[0].organisation
+        offering = _OFFERING_SCHEMA.load(places[0].seats.snapshot)
+        reason = offering.get("cancellation_reason")
+        people = sorted(places, key=lambda place: place.participant.name)
+        body = "\n".join([
+            f"Hej HR i {organisation.name}", "",
+            f"Skolen har aflyst {offering['module_title']} ({offering['module_code']}) hos "
+            f"{offering['provider_name']}, {place_text(offering['location'])}, {_when_day(offering)}"
+            + (f": {reason}" if reason else "."), "",
+            f"Det berører {len(people)} af jeres medarbejdere. Se andre hold i samme modul, og flyt pladsen "
+            "med ét klik:",
+            *(f"- {place.participant.name}: {absolute_url(hr_alternatives_path(place))}" for place in people), "",
+            "Medarbejderne har selv fået besked med et link til de samme hold.",
+        ])
+        subject = f"Aflyst: {offering['module_title']} hos {offering['provider_name']} – {len(people)} medarbejdere"
+        for address in hr_addresses(db, organisation.id):
+            add_mail(db, address, subject, body)
+
+
+def hr_addresses(db: DbSession, organisation_id: int) -> list[str]:
+    """Who is HR of the organisation: its HR and HR-admin members, who can sign in and act on the link; if it
+    has none yet, the HR contacts it was registered with (Organisation.hr_users)."""
+    person, membership = ACCOUNTS.Person, ACCOUNTS.Membership
+    members = db.scalars(select(person.email).join(membership, membership.person_id == person.id)
+                         .where(membership.tenant_id == organisation_id, membership.role.in_(HR_ROLES))
+                         .order_by(person.id))
+    addresses = list(members) or list(db.scalars(select(HrUser.email).where(HrUser.organisation_id == organisation_id)
+                                                 .order_by(HrUser.id)))
+    return list({address.casefold(): address for address in addresses}.values())
+
+
+def _when_day(offering: dict) -> str:
+    start = offering["starts_at"].astimezone(COPENHAGEN)
+    return f"{start.day}. {MONTHS[start.month - 1]} {start.year}"

@@ -7,11 +7,12 @@
 - /hr                       the organisation's enrolments: approve, reject, cancel, hand over
 - /hr/tilmeld               enrol many: a dry run first, then for real
 - /hr/eksport.csv           the organisation's enrolments for Excel
+- …/andre-hold, …/flyt      a place's alternatives and moving it (enrolment.pages.moves)
 """
 
 from flask import render_template
 
-from enrolment.pages import batch, hr, leader  # noqa: F401 (their routes register on the blueprint)
+from enrolment.pages import batch, hr, leader, moves  # noqa: F401 (their routes register on the blueprint)
 from enrolment.pages.common import blp
 
 __all__ = ["blp"]

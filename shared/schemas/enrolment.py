@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.schemas.base import ContractSchema, Email, Id, LocalDateTime, Text
+from shared.schemas.catalogue import OfferingSchema
 
 ORGANISATION_KINDS = ("municipality", "region", "state", "company", "other")
 ENROLMENT_STATUSES = ("confirmed", "waitlisted", "pending_approval", "cancelled", "rejected", "unconfirmed")
@@ -179,6 +180,19 @@ class SeatCountsBatchResultSchema(Schema):
     offerings = fields.List(fields.Nested(OfferingSeatCountsSchema),
                             metadata={"description": "The counts each known offering now holds"})
     unknown = fields.List(fields.Integer(), metadata={"description": "Offerings the catalogue does not have"})
+
+
+# --- Alternatives and moves (a place moved to another offering of the same module) -----------------
+
+class AlternativeSchema(OfferingSchema):
+    """Another offering of the place's module that still takes enrolments, as the catalogue shows it."""
+
+    distance_km = fields.Float(allow_none=True, metadata={
+        "description": "As the crow flies from the place's own location; null if either has no coordinates"})
+
+
+class MoveSchema(Schema):
+    offering_id = Id(required=True, metadata={"description": "The offering to move the place to"})
 
 
 # --- Attendance, completion and a school's message to its participants (enrolment.attendance) -------
