@@ -72,6 +72,11 @@ class EnrolmentSchema(ContractSchema):
     my_courses_url = fields.String(metadata={"description": "The participant's secret 'Mine kurser' page"})
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
+    completion = fields.String(allow_none=True, metadata={
+        "description": "What the school reported once the last day had begun: completed or not_completed; "
+                       "null until then"})
+    completed_on = fields.Date(allow_none=True, metadata={"description": "The course's last day, once reported"})
+    completion_provider_name = fields.String(allow_none=True, metadata={"description": "The school that reported it"})
 
 
 class LeaderRequestResultSchema(EnrolmentSchema):

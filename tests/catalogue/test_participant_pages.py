@@ -242,3 +242,9 @@ def test_the_enrolment_service_down_is_a_danish_page_with_503(mette, offering, p
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "30"
         assert "Tilmeldingstjenesten kan ikke nås lige nu" in answer.get_data(as_text=True)
+
+
+def test_the_schools_desk_links_each_published_offering_to_its_participants(mette, offering):
+    desk = page(mette, "/skole")
+
+    assert participants_url(offering) in desk.hrefs("/skole/udbud/")

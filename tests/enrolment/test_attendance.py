@@ -333,3 +333,17 @@ def test_completion_shows_on_the_leaders_page_and_on_hrs_list(app, client, offer
     assert finished in mine
     assert finished in listing and "Skolens bemærkning: Aktiv deltager" in listing
     assert f"Ikke gennemført {last_day.day}. {MONTHS[last_day.month - 1]}" in listing
+
+
+def test_hrs_api_shows_the_completion_and_the_endpoints_are_documented(client, offering, places, school, clock, hr):
+    during(clock, offering, 3)
+    complete(client, school, places["Anne"])
+
+    shown = client.get(f"/enrolments/{places['Anne']}", headers=hr("791")).get_json()
+    paths = client.get("/openapi.json").get_json()["paths"]
+
+    assert (shown["completion"], shown["completed_on"], shown["completion_provider_name"]) == (
+        "completed", in_days(32).date().isoformat(), "Mercantec")
+    assert {"/offerings/{offering_id}/attendance", "/offerings/{offering_id}/sessions/{session_id}/attendance",
+            "/enrolments/{enrolment_id}/completion", "/offerings/{offering_id}/messages"} <= set(paths)
+    assert "202" in paths["/offerings/{offering_id}/messages"]["post"]["responses"]
