@@ -78,6 +78,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(participant_pages.blp)
 
+    # Go or no-go: the held button and the school's policy; its status line in every catalogue template.
+    from catalogue import decision_pages
+
+    app.register_blueprint(decision_pages.blp)
+
     from catalogue.cli import register_commands
 
     register_commands(app)

@@ -113,7 +113,7 @@ def decide(db: DbSession, actor: Actor, offering_id: int, decision: str, reason:
     offering is a 409; another school's offering a 403 (its draft a 404, as everywhere).
     """
     offering = offerings.get_offering(db, actor, offering_id, for_update=True)
-    offerings._require_editor(actor, offering.provider_id)
+    offerings.require_editor(actor, offering.provider_id)
     _require_undecided(offering)
     if decision == "cancelled":
         if not reason:
@@ -261,14 +261,18 @@ def status_line(offering: Offering) -> str | None:
 
 # --- The school's policy ------------------------------------------------------------------------------
 
+def may_set_policy(actor: Actor, provider_id: int) -> bool:
+    """An administrator, or the school itself: its school admin, or an operator's token for the school
+    (which carries no member role); not a course administrator or a course administrator's API key."""
+    return actor.role is Role.ADMIN or (actor.is_school_of(provider_id) and actor.member_role in (None, "school_admin"))
+
+
 def set_decision_policy(db: DbSession, actor: Actor, provider_id: int, changes: dict) -> Provider:
     """The school's admin (or an administrator) sets what happens to offerings nobody decides on in time.
 
     A course administrator may decide each offering, but not the school's standing rule (403).
     """
-    may = actor.role is Role.ADMIN or (actor.is_school_of(provider_id)
-                                       and actor.member_role in (None, "school_admin"))
-    if not may:
+    if not may_set_policy(actor, provider_id):
         raise Forbidden("Kun skolens administrator kan ændre skolens regel for afgørelser.")
     provider = get_provider(db, provider_id)
     before = {name: getattr(provider, name) for name in changes}

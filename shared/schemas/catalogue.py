@@ -382,7 +382,9 @@ class OfferingDecisionSchema(Schema):
 class DecisionPolicySchema(Schema):
     """PATCH /providers/{id}/decision-policy: what happens when the school has not decided in time."""
 
-    decision_policy = fields.String(validate=validate.OneOf(("cancel", "hold")), metadata={
-        "description": "cancel: cancel automatically when too few have enrolled; hold: hold the course anyway"})
-    decision_grace_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=30), metadata={
+    decision_policy = fields.String(validate=validate.OneOf(("cancel", "hold"), error="Vælg 'cancel' eller 'hold'."),
+                                    metadata={"description": "cancel: cancel automatically when too few have "
+                                                             "enrolled; hold: hold the course anyway"})
+    decision_grace_days = fields.Integer(strict=True, validate=validate.Range(
+        min=0, max=30, error="Vælg et antal dage fra 0 til 30."), metadata={
         "description": "Days after the decision date before the policy applies"})

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from catalogue.jobs import decide_offerings
 from catalogue.models import AuditEntry, Offering, db
 from shared.clock import COPENHAGEN, copenhagen_today
-from tests.accounts import Clock, add_member
+from shared.go_no_go import day_and_month
+from tests.accounts import Clock, add_member, sign_in_directly
 from tests.catalogue.fixtures import as_json, in_days, offering_data
+from tests.catalogue.test_pages import Page, check_page, csrf_from, page, post_form, sign_in_school
 from tests.conftest import TOKEN_SECRET
 
 TODAY = copenhagen_today()
@@ -447,3 +449,105 @@ def test_two_workers_running_the_job_at_once_remind_and_decide_once(app, client,
         assert states[offering["id"]] == (*expected, offering["revision"] + 1)
     for offering in reminded:
         assert states[offering["id"]] == ("published", None, offering["revision"])
+
+
+# --- The pages ----------------------------------------------------------------------------------------
+
+def sign_in_admin_of(app, client, school: dict) -> None:
+    add_member(app, "mette@mercantec.example", school["id"], "school_admin", "Mette Madsen")
+    sign_in_directly(app, client, "mette@mercantec.example")
+
+
+def test_the_desk_and_the_public_page_show_the_count_and_the_decision_date(app, client, auth, school,
+                                                                           below_minimum):
+    sign_in_school(client, school["id"])
+    expected = f"4 af mindst 6 tilmeldt — afgøres {day_and_month(day(16))}"
+
+    desk = page(client, "/skole")
+    public = page(client, f"/udbud/{below_minimum['id']}")
+
+    assert expected in desk.text
+    assert expected in public.text
+
+
+def test_holding_from_the_desk_shows_gennemfoeres_and_the_message_at_the_row(app, client, school, below_minimum):
+    sign_in_school(client, school["id"])
+    csrf = csrf_from(page(client, "/skole"))
+
+    answer = post_form(client, f"/skole/udbud/{below_minimum['id']}/afgoer", {"csrf_token": csrf})
+
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/skole#udbud-{below_minimum['id']}"
+    desk = page(client, "/skole")
+    assert "Holdet gennemføres: Introduktion til ledelse" in desk.text
+    assert "Gennemføres" in desk.text_of(f"udbud-{below_minimum['id']}")
+    assert offering_of(app, below_minimum["id"]).decision == "held"
+    again = post_form(client, f"/skole/udbud/{below_minimum['id']}/afgoer", {"csrf_token": csrf})
+    assert "er ikke afgjort: Holdet er allerede afgjort" in page(client, again.headers["Location"]).text
+
+
+def test_a_cancelled_row_shows_who_was_told(app, client, auth, school, school_headers, below_minimum):
+    client.post(f"/offerings/{below_minimum['id']}/cancel", json={"reason": "Syg underviser"}, headers=school_headers)
+    sign_in_school(client, school["id"])
+
+    assert "Aflyst: 4 tilmeldte og 1 på venteliste fik besked" in page(client, "/skole").text
+
+
+def test_holding_needs_a_signed_in_member_of_the_school(app, client, school, other_school, below_minimum):
+    assert post_form(client, f"/skole/udbud/{below_minimum['id']}/afgoer").status_code == 400  # no CSRF
+    sign_in_school(client, other_school["id"])
+    csrf = csrf_from(page(client, "/skole"))
+
+    answer = post_form(client, f"/skole/udbud/{below_minimum['id']}/afgoer", {"csrf_token": csrf})
+
+    assert "er ikke afgjort: Kun skolen selv" in page(client, answer.headers["Location"]).text
+    assert offering_of(app, below_minimum["id"]).decision is None
+
+
+def test_the_school_admin_sets_the_policy_on_the_settings_page(app, client, school):
+    sign_in_admin_of(app, client, school)
+    form = page(client, "/skole/indstillinger")
+    assert form.one("input", id="decision_policy-hold").get("checked") is not None
+
+    saved = post_form(client, "/skole/indstillinger", {"csrf_token": csrf_from(form), "decision_policy": "cancel",
+                                                       "decision_grace_days": "3"})
+
+    assert saved.status_code == 303
+    shown = page(client, "/skole/indstillinger")
+    assert "Indstillingerne er gemt." in shown.text
+    assert shown.one("input", id="decision_policy-cancel").get("checked") is not None
+    assert shown.one("input", id="decision_grace_days")["value"] == "3"
+    assert client.get(f"/providers/{school['id']}").get_json()["decision_policy"] == "cancel"
+
+
+def test_bad_settings_are_shown_beside_their_fields_with_what_was_typed(app, client, school):
+    sign_in_admin_of(app, client, school)
+    csrf = csrf_from(page(client, "/skole/indstillinger"))
+
+    refused = post_form(client, "/skole/indstillinger", {"csrf_token": csrf, "decision_policy": "cancel",
+                                                         "decision_grace_days": "mange"})
+
+    assert refused.status_code == 422
+    parsed = check_page(Page(refused.get_data(as_text=True)))
+    assert parsed.text_of("decision_grace_days-error") == "Fejl: Skal være et heltal."
+    assert parsed.one("input", id="decision_grace_days")["value"] == "mange"
+    assert parsed.one("input", id="decision_policy-cancel").get("checked") is not None
+    assert client.get(f"/providers/{school['id']}").get_json()["decision_policy"] == "hold"
+
+
+def test_a_course_administrator_sees_the_policy_but_cannot_change_it(app, client, school):
+    sign_in_school(client, school["id"])  # a course administrator
+    shown = page(client, "/skole/indstillinger")
+    assert "Kun skolens administrator kan ændre det." in shown.text and not shown.all("input", name="decision_policy")
+
+    refused = post_form(client, "/skole/indstillinger", {"csrf_token": csrf_from(page(client, "/skole")),
+                                                         "decision_policy": "cancel", "decision_grace_days": "2"})
+
+    assert refused.status_code == 403
+    assert client.get(f"/providers/{school['id']}").get_json()["decision_policy"] == "hold"
+
+
+def test_the_settings_page_asks_a_stranger_to_sign_in(client):
+    answer = client.get("/skole/indstillinger")
+
+    assert answer.status_code == 302 and "/log-ind" in answer.headers["Location"]
