@@ -70,6 +70,8 @@ def test_the_new_offering_form_has_every_field_and_one_day(client, signed_in):
     assert {button["value"] for button in parsed.all("button", name="action")} >= {"draft", "publish"}
     assert "Gem som kladde" in parsed.text and "Udgiv" in parsed.text and "Tilføj dag" in parsed.text
     assert "<script>" not in parsed.html and " onclick" not in parsed.html  # a strict CSP allows no inline script
+    scripts = [attrs["src"] for attrs in parsed.all("script") if attrs.get("src")]
+    assert scripts and all(client.get(src).status_code == 200 for src in scripts)
 
 
 def test_a_school_member_creates_a_draft_with_three_days_in_danish_time(client, app, school, signed_in, auth):

@@ -42,9 +42,13 @@ def test_a_school_member_creates_publishes_edits_and_copies_an_offering(system, 
     page.locator("#day-0-date").fill(in_days(system, 60))
     page.locator("#day-0-start").fill("08:30")
     page.locator("#day-0-end").fill("15:30")
-    page.get_by_role("button", name="Tilføj dag").click()
-    page.get_by_role("button", name="Tilføj dag").click()
+    for _ in range(3):
+        page.get_by_role("button", name="Tilføj dag").click()
     assert page.locator("#day-1-date").input_value() == in_days(system, 61)  # the day after, at the same times
+    page.get_by_role("button", name="Fjern dag 2").click()
+    assert page.locator("input[name=day-date]").count() == 3
+    assert page.locator("#day-1-date").input_value() == in_days(system, 62)
+    page.locator("#day-1-date").fill(in_days(system, 61))
     assert page.locator("#day-2-start").input_value() == "08:30"
     page.locator("#day-2-date").fill(in_days(system, 68))
     page.get_by_label("Antal pladser").fill("14")
