@@ -22,11 +22,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from catalogue import importing, offerings, programmes, providers
+from catalogue import decisions, importing, offerings, programmes, providers
 from catalogue.models import Offering, db
 from catalogue.pages import _helpers as catalogue_helpers
 from catalogue.pages import date_range
@@ -46,11 +46,12 @@ blp = Blueprint("desk_pages", __name__, template_folder="templates", static_fold
 blp.context_processor(catalogue_helpers)
 
 # The form's fields, named as the API names them; the module is chosen only when the offering is made.
-FIELDS = ("module", "location_id", "capacity", "min_participants", "price_dkk", "enrolment_deadline", "language",
-          "contact_email", "reference", "note")
+FIELDS = ("module", "location_id", "capacity", "min_participants", "price_dkk", "enrolment_deadline",
+          "decision_date", "language", "contact_email", "reference", "note")
 CHANGEABLE = FIELDS[1:]
 _NUMBERS = ("location_id", "capacity", "min_participants", "price_dkk")
-_OPTIONAL = ("min_participants", "reference", "note")
+# Left empty: none (the decision date: the default, catalogue.decisions).
+_OPTIONAL = ("min_participants", "decision_date", "reference", "note")
 CANCEL_FIELDS = {"/reason": "reason"}
 COPY_FIELDS = {"/first_day": "first_day", "/reference": "reference"}
 
@@ -203,8 +204,10 @@ def _choices(actor: Actor) -> dict:
 
 def _form(actor: Actor, values: dict, days: list[Day], errors: FormErrors, offering: Offering | None = None,
           status: int | None = None):
+    decision_days = current_app.config.get("DECISION_DAYS_BEFORE_START", decisions.DEFAULT_DAYS_BEFORE_START)
     return render_template("catalogue/desk_offering_form.html", values=values, days=days or [Day()], errors=errors,
-                           offering=offering, **_choices(actor)), status or (422 if errors else 200)
+                           offering=offering, decision_days=decision_days, **_choices(actor)), \
+        status or (422 if errors else 200)
 
 
 # --- Create, edit, publish ------------------------------------------------------------------------

@@ -89,6 +89,19 @@ def test_a_school_member_creates_a_draft_with_three_days_in_danish_time(client, 
     assert "gemt som kladde" in edit.text and "Kladde – ikke offentlig endnu" in edit.text
 
 
+def test_the_decision_date_is_the_schools_or_else_the_default(client, school, signed_in, auth):
+    headers = auth("school", provider_id=school["id"])
+    chosen = created_id(post_form(client, "/skole/udbud/ny", form_of(school, signed_in, decision_date=day(33))))
+    default = created_id(post_form(client, "/skole/udbud/ny", form_of(school, signed_in, decision_date="")))
+    after_first_day = shown(post_form(client, "/skole/udbud/ny", form_of(school, signed_in, decision_date=day(45))),
+                            422)
+
+    assert api(client, chosen, headers)["decision_date"] == day(33)
+    assert api(client, default, headers)["decision_date"] == day(40 - 14)
+    assert "første session" in after_first_day.text_of("decision_date-error")
+    assert field_value(after_first_day, "decision_date") == day(45)
+
+
 def test_udgiv_on_the_new_form_publishes_at_once(client, school, signed_in):
     offering_id = created_id(post_form(client, "/skole/udbud/ny", form_of(school, signed_in, action="publish")))
 
@@ -299,6 +312,7 @@ def test_cancelling_asks_for_confirmation_and_a_reason_in_a_danger_style(client,
 
 
 def test_cancelling_after_confirming_shows_the_message_at_the_row(client, signed_in, draft, auth, school):
+    client.put(f"/offerings/{draft}/seats", headers=auth("service"), json={"taken": 5, "waitlisted": 2, "version": 1})
     response = post_form(client, f"/skole/udbud/{draft}/aflys", {"csrf_token": signed_in, "reason": "Syg underviser"})
 
     assert response.status_code == 303 and response.headers["Location"] == f"/skole#udbud-{draft}"
@@ -306,6 +320,7 @@ def test_cancelling_after_confirming_shows_the_message_at_the_row(client, signed
     assert shown_now["status"] == "cancelled" and shown_now["cancellation_reason"] == "Syg underviser"
     desk = page(client, "/skole")
     assert "Udbuddet er aflyst" in desk.text and "Aflyste (1)" in desk.text
+    assert "5 tilmeldte og 2 på venteliste fik besked" in desk.text_of(f"udbud-{draft}")
     assert client.get(f"/skole/udbud/{draft}/aflys").status_code == 409
 
 
