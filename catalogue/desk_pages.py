@@ -217,32 +217,13 @@ def new_offering():
     actor = _school()
     if actor is None:
         return _to_sign_in()
-    errors = FormErrors()
-    if request.method == "GET":
-        provider = providers.get_provider(db.session, actor.provider_id)
-        values = dict.fromkeys(FIELDS, "") | {"language": "da", "contact_email": provider.email or ""}
-        if len(provider.locations) == 1:
-            values["location_id"] = str(provider.locations[0].id)
-        return _form(actor, values, [Day()], errors)
-    check_csrf()
-    values, days = _typed()
-    edited = _edited_days(days)
-    if edited is not None:
-        return _form(actor, values, edited, errors)
-    pointers: dict[str, str] = {}
-    data = _read_offering(values, days, errors, pointers)
-    if data is None:
-        return _form(actor, values, days, errors)
-    data["status"] = "published" if request.form.get("action") == "publish" else "draft"
-    try:
-        offering = offerings.create_offering(db.session, actor, data)
-    except DomainError as error:
-        rollback(db.session)
-        errors.add_domain(error, pointers)
-        return _form(actor, values, days, errors, status=error.status)
-    flash(f"Udbuddet er {'udgivet' if offering.status == 'published' else 'gemt som kladde'}: "
-          f"{offering.module.title}, {date_range(offering)}.")
-    return redirect(url_for(".edit_offering", offering_id=offering.id), 303)
+    if request.method == "POST":
+        return _posted(actor, None)
+    provider = providers.get_provider(db.session, actor.provider_id)
+    values = dict.fromkeys(FIELDS, "") | {"language": "da", "contact_email": provider.email or ""}
+    if len(provider.locations) == 1:
+        values["location_id"] = str(provider.locations[0].id)
+    return _form(actor, values, [Day()], FormErrors())
 
 
 @blp.route("/skole/udbud/<int:offering_id>/rediger", methods=["GET", "POST"])
@@ -251,36 +232,58 @@ def edit_offering(offering_id: int):
     if actor is None:
         return _to_sign_in()
     offering = _editable(actor, offering_id)
-    errors = FormErrors()
-    if request.method == "GET":
-        values, days = _values_of(offering)
-        return _form(actor, values, days, errors, offering)
+    if request.method == "POST":
+        return _posted(actor, offering)
+    values, days = _values_of(offering)
+    return _form(actor, values, days, FormErrors(), offering)
+
+
+def _posted(actor: Actor, offering: Offering | None):
+    """The offering form sent: a day added or removed (the form again), else read and saved, then its edit page.
+
+    A new offering is made by create_offering; an existing one changed by update_offering with what differs.
+    """
     check_csrf()
     values, days = _typed()
-    values["module"] = offering.module.code
+    if offering is not None:
+        values["module"] = offering.module.code
     edited = _edited_days(days)
     if edited is not None:
-        return _form(actor, values, edited, errors, offering)
-    pointers: dict[str, str] = {}
-    data = _read_offering(values, days, errors, pointers, exclude=("module", "provider_id", "status"))
+        return _form(actor, values, edited, FormErrors(), offering)
+    errors, pointers = FormErrors(), {}
+    data = _read_offering(values, days, errors, pointers,
+                          exclude=() if offering is None else ("module", "provider_id", "status"))
     if data is None:
         return _form(actor, values, days, errors, offering)
-    changes = _changes(offering, data)
-    if request.form.get("action") == "publish" and offering.status == "draft":
-        changes["status"] = "published"
-    if not changes:
-        flash("Der var ingen ændringer at gemme.")
-        return redirect(url_for(".edit_offering", offering_id=offering_id), 303)
+    publishing = request.form.get("action") == "publish"
     try:
-        offering = offerings.update_offering(db.session, actor, offering_id, changes, webhook=webhooks().enabled)
+        saved, message = _create(actor, data, publishing) if offering is None else \
+            _update(actor, offering, data, publishing)
     except DomainError as error:
         rollback(db.session)
         errors.add_domain(error, pointers)
-        return _form(actor, values, days, errors, offerings.get_offering(db.session, actor, offering_id),
-                     status=error.status)
-    flash("Udbuddet er udgivet." if changes.get("status") == "published" else
-          f"Ændringerne er gemt (version {offering.revision}).")
-    return redirect(url_for(".edit_offering", offering_id=offering_id), 303)
+        shown = offering and offerings.get_offering(db.session, actor, offering.id)
+        return _form(actor, values, days, errors, shown, status=error.status)
+    flash(message)
+    return redirect(url_for(".edit_offering", offering_id=saved.id), 303)
+
+
+def _create(actor: Actor, data: dict, publishing: bool) -> tuple[Offering, str]:
+    offering = offerings.create_offering(db.session, actor, {**data, "status": "published" if publishing else "draft"})
+    done = "udgivet" if publishing else "gemt som kladde"
+    return offering, f"Udbuddet er {done}: {offering.module.title}, {date_range(offering)}."
+
+
+def _update(actor: Actor, offering: Offering, data: dict, publishing: bool) -> tuple[Offering, str]:
+    changes = _changes(offering, data)
+    if publishing and offering.status == "draft":
+        changes["status"] = "published"
+    if not changes:
+        return offering, "Der var ingen ændringer at gemme."
+    offering = offerings.update_offering(db.session, actor, offering.id, changes, webhook=webhooks().enabled)
+    if changes.get("status") == "published":
+        return offering, f"Udbuddet er udgivet: {offering.module.title}, {date_range(offering)}."
+    return offering, f"Ændringerne er gemt (version {offering.revision})."
 
 
 def _editable(actor: Actor, offering_id: int) -> Offering:

@@ -236,6 +236,17 @@ def test_a_draft_is_published_from_the_desk_and_the_message_is_shown_at_its_row(
     assert "Udgiv" not in desk.text_of(f"udbud-{draft}").replace("Udgivet", "")
 
 
+def test_gem_og_udgiv_on_a_drafts_edit_page_saves_and_publishes(client, signed_in, draft):
+    data = edit_form(client, draft)
+    data["price_dkk"] = "2.900"
+
+    post_form(client, f"/skole/udbud/{draft}/rediger", {**data, "action": "publish"})
+
+    shown_now = api(client, draft)
+    assert shown_now["status"] == "published" and shown_now["price_dkk"] == 2900 and shown_now["revision"] == 2
+    assert "Udbuddet er udgivet" in page(client, f"/skole/udbud/{draft}/rediger").text
+
+
 def test_editing_a_published_offering_keeps_it_published(client, signed_in, draft):
     post_form(client, f"/skole/udbud/{draft}/udgiv", {"csrf_token": signed_in})
     data = edit_form(client, draft)
