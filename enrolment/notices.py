@@ -84,6 +84,17 @@ def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: d
                  earlier=earlier)
 
 
+def course_held(db: DbSession, enrolments: list[Enrolment]) -> None:
+    """Go or no-go: the school holds the course, so everyone with a confirmed place hears it once (the
+    caller sees the decision change from undecided to held once, under the offering's lock)."""
+    now = utcnow()
+    for enrolment in enrolments:
+        offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
+        title = f"{offering['module_title']} hos {offering['provider_name']}"
+        send(db, enrolment, offering, f"Holdet gennemføres: {title}",
+             "Skolen har besluttet, at holdet bliver gennemført. Din plads er bekræftet; vi ses på kurset.", None, now)
+
+
 def confirm_request(db: DbSession, enrolment: Enrolment, token: str, expires: datetime) -> None:
     """The address a request names is asked whether it was them: nothing counts until they confirm."""
     offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
@@ -232,9 +243,9 @@ def place_moved(db: DbSession, old: Enrolment, new: Enrolment, *, cancelled_now:
     for number, ((event, method, _), attachment) in enumerate(zip(updates[1:], attachments[1:], strict=True),
                                                               start=2):
         change = "tilføjet" if method == "REQUEST" else "aflyst"
-        add_mail(db, participant.email, f"{subject} (kalender {number} af {len(updates)})",
-                 f"Hej {participant.name}\n\nKalenderopdatering: {event.summary} er {change}. Se den første mail "
-                 "for detaljer.", attachment, method)
+        add_mail(db, participant.email, f"Kalenderopdatering {number} af {len(updates)}: {event.summary}",
+                 f"Hej {participant.name}\n\nKalenderopdatering efter flytningen af din plads: {event.summary} er "
+                 f"{change}. Se mailen »{subject}« for detaljer.", attachment, method)
 
 
 def _tell_hr_of_cancellation(db: DbSession, cancelled: list[Enrolment]) -> None:

@@ -163,3 +163,14 @@ def test_the_catalogue_down_is_a_503_to_try_again(client, hr, catalogue_link, an
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert response.content_type == "application/problem+json"
+
+
+def test_the_openapi_document_declares_alternatives_and_moves(client):
+    document = client.get("/openapi.json").get_json()
+    alternatives = document["paths"]["/enrolments/{enrolment_id}/alternatives"]["get"]
+    move = document["paths"]["/enrolments/{enrolment_id}/move"]["post"]
+
+    assert "200" in alternatives["responses"] and "201" in move["responses"]
+    assert alternatives["security"] and move["security"]
+    assert "distance_km" in document["components"]["schemas"]["Alternative"]["properties"]
+    assert document["components"]["schemas"]["Move"]["required"] == ["offering_id"]
