@@ -123,13 +123,7 @@ def attendance(offering_id: int, errors: FormErrors | None = None, typed: dict |
         return redirect_to_sign_in()
     offering = _own_offering(actor, offering_id)
     sheet = enrolment_client().attendance(member, offering_id)
-    days = [{**session, "number": number, "when": _when(session),
-             "attended": {row["enrolment_id"] for row in sheet["participants"]
-                          for mark in row["marks"] if mark["session_id"] == session["id"] and mark["attended"]},
-             "marked": any(mark["session_id"] == session["id"] for row in sheet["participants"]
-                           for mark in row["marks"])}
-            for number, session in enumerate(sheet["sessions"], start=1)]
-    return render_template("catalogue/attendance.html", offering=offering, sheet=sheet, days=days,
+    return render_template("catalogue/attendance.html", offering=offering, sheet=sheet, days=_days(sheet),
                            errors=errors or FormErrors(), typed=typed or {}, choices=COMPLETION_CHOICES,
                            date_range=date_range, demo=offering.demo), status
 
@@ -210,6 +204,17 @@ def _ids(raw: list[str]) -> list[int]:
         return [int(value) for value in raw]
     except ValueError:
         abort(400, description="Formularen er ugyldig. Indlæs siden igen, og prøv en gang til.")
+
+
+def _days(sheet: dict) -> list[dict]:
+    """Each day of the sheet, numbered, in Danish, with who is marked as attended and whether anyone is marked."""
+    days = []
+    for number, session in enumerate(sheet["sessions"], start=1):
+        marks = [(row["enrolment_id"], mark["attended"]) for row in sheet["participants"] for mark in row["marks"]
+                 if mark["session_id"] == session["id"]]
+        days.append({**session, "number": number, "when": _when(session), "marked": bool(marks),
+                     "attended": {enrolment_id for enrolment_id, attended in marks if attended}})
+    return days
 
 
 def _when(session: dict) -> str:
