@@ -84,13 +84,18 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     person = enrolment.participant
     earlier = earlier_places_if_none_active(db, offering_id, person)  # 409 if already in the target
 
+    # A leader's own request HR has not approved yet stays one: moving it is not approving it.
+    still_a_request = holder is not None and enrolment.status == "pending_approval"
     changes = []
     if active:
         changes = [seats.set_status(db, old_seats, enrolment, "cancelled"), *seats.promote_waiting(db, old_seats)]
     moved = Enrolment(offering_id=offering_id, seats=new_seats, participant=person,
                       organisation=enrolment.organisation, source=enrolment.source, status=None)
     db.add(moved)
-    placed = seats.place_in_line(db, new_seats, moved)
+    if still_a_request:
+        placed = seats.set_status(db, new_seats, moved, "pending_approval")
+    else:
+        placed = seats.place_in_line(db, new_seats, moved)
     db.flush()
 
     notices.place_moved(db, enrolment, moved, cancelled_now=active, earlier=earlier)

@@ -221,6 +221,8 @@ def place_moved(db: DbSession, old: Enrolment, new: Enrolment, *, cancelled_now:
                                    attendee_email=participant.email) for event, method, offering in updates]
     if new.status == "confirmed":
         status = "Din plads på det nye hold er bekræftet."
+    elif new.status == "pending_approval":
+        status = "Din anmodning om en plads på det nye hold venter på godkendelse fra HR i din organisation."
     else:
         status = (f"Det nye hold er fuldt, så du står på venteliste som nr. {new.waitlist_position}. Vi skriver, "
                   "hvis du får en plads.")

@@ -13,7 +13,7 @@ from enrolment.models import AuditEntry, Enrolment, OfferingSeats, OutboxMessage
 from shared.clock import copenhagen_today
 from tests.accounts import Clock
 from tests.catalogue.fixtures import location
-from tests.enrolment.test_pages import post_form, sign_in, text
+from tests.enrolment.test_pages import assert_accessible, post_form, sign_in, text
 
 VIBORG = location("Viborg", latitude=56.4532, longitude=9.4020)
 SKIVE = location("Skive", municipality_code="779", municipality="Skive Kommune", postcode="7800",
@@ -362,6 +362,7 @@ def test_hr_sees_the_alternatives_and_moves_with_one_click(app, client, hr, orig
 
     page = client.get(f"/hr/tilmeldinger/{anne['id']}/andre-hold")
     assert page.status_code == 200
+    assert_accessible(page)
     html = text(page)
     assert "Flyt hertil" in html and "Skolen i Skive" in html and "km" in html
     answer = post_form(client, f"/hr/tilmeldinger/{anne['id']}/flyt", {"udbud": str(target["id"])})
@@ -417,3 +418,68 @@ def test_a_leader_cannot_move_someone_elses_place(client, enrol, original, targe
     assert client.get(f"/mine-kurser/{token}/andre-hold/{anne['id']}").status_code == 404
     assert post_form(client, f"/mine-kurser/{token}/flyt/{anne['id']}",
                      {"udbud": str(target["id"])}).status_code == 404
+
+
+def test_a_leaders_request_waiting_for_approval_moves_as_a_request(app, client, make_organisation, original,
+                                                                   target):
+    from tests.enrolment.conftest import request_and_confirm
+
+    make_organisation("707", name="Norddjurs Kommune", requires_approval=True)
+    asked = request_and_confirm(app, client, {"offering_id": original["id"], "organisation": "707",
+                                              "participant": {"name": "Lise", "email": "lise@norddjurs.example"}})
+    assert asked.get_json()["status"] == "pending_approval"
+    with app.app_context():
+        token = db.session.scalar(select(Participant.page_token)
+                                  .where(Participant.email_key == "lise@norddjurs.example"))
+
+    answer = post_form(client, f"/mine-kurser/{token}/flyt/{asked.get_json()['id']}", {"udbud": str(target["id"])})
+
+    assert answer.status_code == 303
+    with app.app_context():
+        statuses = dict(db.session.execute(select(Enrolment.offering_id, Enrolment.status)).all())
+    assert statuses == {original["id"]: "cancelled", target["id"]: "pending_approval"}
+
+
+def test_hrs_alternatives_page_asks_to_sign_in_and_refuses_approvers(client, anne):
+    path = f"/hr/tilmeldinger/{anne['id']}/andre-hold"
+
+    anonymous = client.get(path)
+    sign_in(client, "approver", organisation="791")
+    approver = client.get(path)
+    moved = post_form(client, f"/hr/tilmeldinger/{anne['id']}/flyt", {"udbud": "1"})
+
+    assert anonymous.status_code == 302 and "/log-ind" in anonymous.headers["Location"]
+    assert approver.status_code == 403 and "Din rolle giver ikke adgang" in text(approver)
+    assert moved.status_code == 403
+
+
+def test_hr_of_another_organisation_gets_a_404_page(client, make_organisation, anne):
+    make_organisation("730")
+    sign_in(client, "hr", organisation="730")
+
+    assert client.get(f"/hr/tilmeldinger/{anne['id']}/andre-hold").status_code == 404
+    assert post_form(client, f"/hr/tilmeldinger/{anne['id']}/flyt", {"udbud": "1"}).status_code == 404
+
+
+def test_the_alternatives_page_says_so_when_the_catalogue_is_down(client, catalogue_link, anne):
+    token = anne["my_courses_url"].rsplit("/", 1)[1]
+    catalogue_link.down = True
+
+    page = client.get(f"/mine-kurser/{token}/andre-hold/{anne['id']}")
+
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_leaders_link_in_the_cancellation_opens_their_alternatives(app, client, auth, catalogue_client, original,
+                                                                       target, anne):
+    catalogue_client.post(f"/offerings/{original['id']}/cancel", json={},
+                          headers=auth("school", provider_id=original["provider_id"]))
+    body = next(mail.body for mail in mails(app) if mail.subject.startswith("Aflyst:")
+                and mail.recipient == "anne@kommune.example")
+    path = re.search(r"https?://[^/\s]+(/mine-kurser/\S+/andre-hold/\d+)", body).group(1)
+
+    page = client.get(path)
+
+    assert page.status_code == 200
+    assert "skolen har aflyst holdet" in text(page) and "Skolen i Skive" in text(page)
