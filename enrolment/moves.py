@@ -28,27 +28,23 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment import notices, outbox, seats
 from enrolment.alternatives import MOVED, original_offering, own_enrolment, require_movable
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.enrolments import (
-    _past_cancellation_deadline,
-    _require_not_approver,
-    earlier_places_if_none_active,
-    get_enrolment,
-    require_open,
-)
+from enrolment.enrolments import can_cancel, earlier_places_if_none_active, get_enrolment, require_open
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Participant
 from shared import audit
-from shared.auth import Actor
+from shared.auth import Actor, Role
 from shared.db import MAX_ID
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.schemas import OfferingSchema
 
 _OFFERING_SCHEMA = OfferingSchema()
+MOVERS = (Role.HR, Role.ADMIN)
 
 
 def move_enrolment(db: DbSession, actor: Actor, catalogue: CatalogueClient, enrolment_id: int, offering_id: int,
                    today: date, now: datetime) -> Enrolment:
     """HR (or an administrator) moves a place of their organisation; the new place (a new enrolment)."""
-    _require_not_approver(actor)
+    if actor.role not in MOVERS:
+        raise Forbidden("Kun HR og administratorer kan flytte en plads; en godkender kan kun godkende og afvise.")
     return _move(db, catalogue, get_enrolment(db, actor, enrolment_id), offering_id, today, now)
 
 
@@ -74,7 +70,7 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
         raise NotFound(f"Tilmelding {enrolment.id} findes ikke.")  # handed over to someone else meanwhile
     require_movable(db, enrolment)
     active = enrolment.status in ACTIVE_STATUSES
-    if active and _past_cancellation_deadline(old_seats, today):
+    if active and not can_cancel(enrolment, today):  # read from the locked row: enrolment.seats is old_seats
         raise Conflict("Fristen for at melde fra det nuværende hold er overskredet; kontakt skolen for at flytte.")
     target = _OFFERING_SCHEMA.load(new_seats.snapshot)
     _require_same_module(target, module)

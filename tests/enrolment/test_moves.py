@@ -483,3 +483,15 @@ def test_the_leaders_link_in_the_cancellation_opens_their_alternatives(app, clie
 
     assert page.status_code == 200
     assert "skolen har aflyst holdet" in text(page) and "Skolen i Skive" in text(page)
+
+
+def test_a_move_after_the_old_places_deadline_is_refused(app, client, hr, original, target, anne, unchanged):
+    app.config["CLOCK"] = clock = Clock()
+    clock.advance(days=FIRST_DAY - 14 + 2)  # past the original's deadline, before the target's
+    before = state(app)
+
+    response = move(client, hr(), anne["id"], target["id"])
+
+    assert response.status_code == 409
+    assert response.get_json()["detail"].startswith("Fristen for at melde fra det nuværende hold er overskredet")
+    unchanged(before)
