@@ -28,12 +28,13 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment import notices, outbox, seats
 from enrolment.alternatives import MOVED, original_offering, own_enrolment, require_movable
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.enrolments import can_cancel, earlier_places_if_none_active, get_enrolment, require_open
+from enrolment.enrolments import audit_change, can_cancel, earlier_places_if_none_active, get_enrolment, require_open
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Participant
 from shared import audit
 from shared.auth import Actor, Role
 from shared.db import MAX_ID
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.observability import count_enrolment
 from shared.schemas import OfferingSchema
 
 _OFFERING_SCHEMA = OfferingSchema()
@@ -90,6 +91,7 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     db.add(moved)
     if still_a_request:
         placed = seats.set_status(db, new_seats, moved, "pending_approval")
+        count_enrolment("pending_approval", db)
     else:
         placed = seats.place_in_line(db, new_seats, moved)
     db.flush()
@@ -103,9 +105,7 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
                  changes={"offering": [enrolment.offering_id, offering_id], "enrolment": [enrolment.id, moved.id],
                           "status": [changes[0].before if changes else "cancelled", placed.after]})
     for promoted in changes[1:]:
-        audit.record(db, "enrolment.promoted", "enrolment", promoted.enrolment.id,
-                     tenant_id=promoted.enrolment.organisation_id, actor=audit.SYSTEM,
-                     changes={"status": [promoted.before, promoted.after]})
+        audit_change(db, "enrolment.promoted", promoted.enrolment, promoted.before, actor=audit.SYSTEM)
     return moved
 
 
