@@ -52,6 +52,13 @@ CHANGEABLE = FIELDS[1:]
 _NUMBERS = ("location_id", "capacity", "min_participants", "price_dkk")
 # Left empty: none (the decision date: the default, catalogue.decisions).
 _OPTIONAL = ("min_participants", "decision_date", "reference", "note")
+# How the error summary at the top names each field (the message beside the field needs no name).
+LABELS = {"module": "Modul", "location_id": "Sted", "days": "Kursusdage", "capacity": "Antal pladser",
+          "min_participants": "Mindste antal deltagere", "price_dkk": "Pris", "enrolment_deadline": "Tilmeldingsfrist",
+          "decision_date": "Afgøres senest", "language": "Undervisningssprog", "contact_email": "Kontakt",
+          "reference": "Reference", "note": "Bemærkning", "first_day": "Ny første dag", "reason": "Årsag",
+          "fil": "CSV-fil"}
+_DAY_PARTS = {"date": "dato", "start": "starter kl.", "end": "slutter kl."}
 CANCEL_FIELDS = {"/reason": "reason"}
 COPY_FIELDS = {"/first_day": "first_day", "/reference": "reference"}
 
@@ -160,7 +167,8 @@ def _body(values: dict, days: list[Day], errors: FormErrors, pointers: dict[str,
             try:
                 session[f"{part}s_at"] = _local_instant(day.date, getattr(day, part))
             except ValueError:
-                errors.add(f"{field}-{part}", "Skriv klokkeslættet som tt:mm, fx 08:30.")
+                errors.add(f"{field}-{part}", "Skriv klokkeslættet som tt:mm, fx 08:30." if getattr(day, part).strip()
+                           else f"Skriv, hvornår dagen {'starter' if part == 'start' else 'slutter'}, fx 08:30.")
         if len(session) < 2:
             continue
         if day.id.strip():
@@ -205,8 +213,10 @@ def _choices(actor: Actor) -> dict:
 def _form(actor: Actor, values: dict, days: list[Day], errors: FormErrors, offering: Offering | None = None,
           status: int | None = None):
     decision_days = current_app.config.get("DECISION_DAYS_BEFORE_START", decisions.DEFAULT_DAYS_BEFORE_START)
+    labels = LABELS | {f"day-{row}-{part}": f"Dag {row + 1}, {label}"
+                       for row in range(len(days)) for part, label in _DAY_PARTS.items()}
     return render_template("catalogue/desk_offering_form.html", values=values, days=days or [Day()], errors=errors,
-                           offering=offering, decision_days=decision_days, **_choices(actor)), \
+                           offering=offering, decision_days=decision_days, labels=labels, **_choices(actor)), \
         status or (422 if errors else 200)
 
 
@@ -369,7 +379,7 @@ def _copy_form(source: Offering, values: dict, errors: FormErrors, *, first_day:
         preview = [(offerings.shift_local(session.starts_at, shift), offerings.shift_local(session.ends_at, shift))
                    for session in source.sessions]
     return render_template("catalogue/desk_copy.html", offering=source, values=values, errors=errors,
-                           preview=preview), status or (422 if errors else 200)
+                           preview=preview, labels=LABELS), status or (422 if errors else 200)
 
 
 # --- Cancel, after confirming ---------------------------------------------------------------------
@@ -387,21 +397,26 @@ def cancel(offering_id: int):
     errors = FormErrors()
     if request.method == "POST":
         check_csrf()
-        try:
-            reason = OfferingCancelSchema().load({"reason": values["reason"]})["reason"]
-        except ValidationError as error:
-            errors.add_validation(error, CANCEL_FIELDS)
-        else:
-            if not reason:
-                errors.add("reason", "Skriv årsagen til aflysningen; den sendes til deltagerne.")
-            else:
-                cancelled = offerings.cancel_offering(db.session, actor, offering_id, reason,
-                                                      webhook=webhooks().enabled)
-                flash(f"Udbuddet er aflyst: {cancelled.module.title}, {date_range(cancelled)}. "
-                      "Deltagerne får besked med årsagen.")
-                return _to_desk(offering_id)
+        reason = _reason(values["reason"], errors)
+        if reason:
+            cancelled = offerings.cancel_offering(db.session, actor, offering_id, reason, webhook=webhooks().enabled)
+            flash(f"Udbuddet er aflyst: {cancelled.module.title}, {date_range(cancelled)}. "
+                  "Deltagerne får besked med årsagen.")
+            return _to_desk(offering_id)
     return render_template("catalogue/desk_cancel.html", offering=offering, values=values,
-                           errors=errors), 422 if errors else 200
+                           errors=errors, labels=LABELS), 422 if errors else 200
+
+
+def _reason(typed: str, errors: FormErrors) -> str | None:
+    """The reason as POST /offerings/{id}/cancel reads it; on the page it is required: the participants get it."""
+    try:
+        reason = OfferingCancelSchema().load({"reason": typed})["reason"]
+    except ValidationError as error:
+        errors.add_validation(error, CANCEL_FIELDS)
+        return None
+    if not reason:
+        errors.add("reason", "Skriv årsagen til aflysningen; den sendes til deltagerne.")
+    return reason or None
 
 
 # --- Import from a CSV file -----------------------------------------------------------------------
@@ -474,7 +489,7 @@ def _dry_run(actor: Actor, content: bytes, errors: FormErrors) -> importing.Impo
 
 def _import_page(errors: FormErrors, *, report=None, content: str | None = None, filename: str | None = None,
                  status: int | None = None):
-    return render_template("catalogue/desk_import.html", errors=errors, report=report,
+    return render_template("catalogue/desk_import.html", errors=errors, report=report, labels=LABELS,
                            data=json.dumps(content, ensure_ascii=False) if content is not None else None,
                            filename=filename, columns=importing.COLUMNS), \
         status or (422 if errors or (report is not None and not report.valid) else 200)
