@@ -20,7 +20,8 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
     """Take in the catalogue's current view of an offering, all in one transaction under its lock.
 
     A raised capacity promotes from the waiting list; a cancelled offering cancels every place in
-    it (and each person is told); moved sessions or a new place are written to everyone concerned.
+    it (and each person is told); moved sessions or a new place are written to everyone concerned;
+    a course the school has decided to hold is announced to everyone confirmed ("Holdet gennemføres").
     An enrolment accepted on this service's copy after the school had cancelled (the copy is at most
     as old as the last webhook or sync) is cancelled here like every other place, with the same mail.
     """
@@ -33,6 +34,8 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
         changes += [seats.set_status(db, offering_seats, enrolment, "cancelled") for enrolment in active]
     elif recorded.moved:
         notices.offering_moved(db, active)
+    if recorded.newly_held and not recorded.newly_cancelled:
+        notices.course_held(db, [enrolment for enrolment in active if enrolment.status == "confirmed"])
     notices.status_changed(db, changes)
     outbox.report_seats(db, offering_seats)
     return offering_seats

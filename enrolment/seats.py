@@ -135,6 +135,7 @@ class Recorded:
     promoted: list[StatusChange]
     moved: bool  # sessions or place changed
     newly_cancelled: bool
+    newly_held: bool = False  # go or no-go: the school has just decided the course is held
 
 
 def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Recorded:
@@ -149,6 +150,7 @@ def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Reco
     moved = before is not None and (_timetable(before) != _timetable(offering)
                                     or before["location"] != offering["location"])
     newly_cancelled = offering["status"] == "cancelled" and seats.status != "cancelled"
+    newly_held = offering.get("decision") == "held" and (before or {}).get("decision") != "held"
     _record_snapshot(seats, offering, before)
     seats.capacity = offering["capacity"]
     seats.status = offering["status"]
@@ -156,7 +158,7 @@ def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Reco
     seats.provider_id = offering["provider_id"]
     seats.catalogue_revision = offering["revision"]
     seats.refreshed_at = utcnow()
-    return Recorded(promote_waiting(db, seats), moved, newly_cancelled)
+    return Recorded(promote_waiting(db, seats), moved, newly_cancelled, newly_held)
 
 
 def _timetable(offering: dict) -> list[tuple]:

@@ -16,6 +16,7 @@ from enrolment.notices import MONTHS, WEEKDAYS
 from enrolment.organisations import list_organisations
 from shared.clock import COPENHAGEN
 from shared.course_events import place_text
+from shared.go_no_go import decision_line
 from shared.schemas import OfferingSchema
 
 # Named …_pages so that errors on these routes render as HTML pages (shared.pages.is_page_request).
@@ -93,3 +94,14 @@ blp.add_app_template_global(session_text, "session_text")
 blp.add_app_template_global(period_text, "period_text")
 blp.add_app_template_global(place_text, "place_text")
 blp.add_app_template_global(status_text, "status_text")
+
+
+def decision_text(offering: dict, confirmed: int) -> str | None:
+    """Go or no-go in the catalogue's words (shared.go_no_go), with this service's own, current count of the
+    confirmed ("4 af mindst 6 tilmeldt — afgøres 13. januar")."""
+    return decision_line(status=offering["status"], decision=offering.get("decision"),
+                         decision_date=offering.get("decision_date"), taken=confirmed,
+                         minimum=offering.get("min_participants"))
+
+
+blp.add_app_template_global(decision_text, "decision_text")
