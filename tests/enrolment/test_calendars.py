@@ -1,12 +1,12 @@
 """Leaders' calendars stay right: feeds, downloads and e-mails, read back with an independent parser."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import vobject
 
 from enrolment.models import Enrolment, OutboxMessage, db
-from shared.clock import COPENHAGEN
+from shared.clock import COPENHAGEN, copenhagen_today
 
 
 def parse(data: bytes):
@@ -243,16 +243,25 @@ def test_download_of_an_offering_merges_with_the_feed(client, catalogue_client, 
     assert [e.uid.value for e in calendar.vevent_list] == [e.uid.value for e in feed]
 
 
+def next_autumn_change() -> date:
+    """The next last Sunday of October, when Danish clocks go from +02:00 back to +01:00 (days in the past
+    are refused, so the course lies ahead)."""
+    year = copenhagen_today().year + (copenhagen_today().month >= 10)
+    last = date(year, 10, 31)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
 def test_download_times_are_right_across_the_autumn_change(make_school, make_offering, catalogue_client):
-    """2026-10-25: Danish clocks went from +02:00 back to +01:00."""
-    sessions = [{"starts_at": local(date(2026, 10, 24), 9), "ends_at": local(date(2026, 10, 24), 15)},
-                {"starts_at": local(date(2026, 10, 26), 9), "ends_at": local(date(2026, 10, 26), 15)}]
-    offering = make_offering(make_school(), sessions=sessions, enrolment_deadline=date(2026, 10, 1))
+    change = next_autumn_change()
+    saturday, monday = change - timedelta(days=1), change + timedelta(days=1)
+    sessions = [{"starts_at": local(saturday, 9), "ends_at": local(saturday, 15)},
+                {"starts_at": local(monday, 9), "ends_at": local(monday, 15)}]
+    offering = make_offering(make_school(), sessions=sessions, enrolment_deadline=saturday - timedelta(days=14))
 
     events = events_of(catalogue_client.get(f"/offerings/{offering['id']}.ics").data)
 
-    assert [utc(e, "dtstart") for e in events] == [datetime(2026, 10, 24, 7, tzinfo=UTC),
-                                                    datetime(2026, 10, 26, 8, tzinfo=UTC)]
+    assert [utc(e, "dtstart") for e in events] == [datetime.combine(saturday, time(7), UTC),
+                                                    datetime.combine(monday, time(8), UTC)]
 
 
 def test_calendar_links_carry_one_session_each(catalogue_client, across_dst):
