@@ -6,6 +6,7 @@ import multiprocessing
 import os
 from datetime import date, datetime, timedelta
 
+import flask_migrate
 import pytest
 from sqlalchemy import func, select
 
@@ -551,3 +552,21 @@ def test_the_settings_page_asks_a_stranger_to_sign_in(client):
     answer = client.get("/skole/indstillinger")
 
     assert answer.status_code == 302 and "/log-ind" in answer.headers["Location"]
+
+
+# --- The migration --------------------------------------------------------------------------------------
+
+def test_the_migration_gives_existing_offerings_a_decision_date_and_cancelled_ones_their_decision(
+        app, client, school, school_headers, make_offering):
+    later, soon, cancelled = (make_offering(school, first_day=30), make_offering(school, first_day=5),
+                              make_offering(school, first_day=40))
+    client.post(f"/offerings/{cancelled['id']}/cancel", json={"reason": "Nej"}, headers=school_headers)
+    with app.app_context():
+        flask_migrate.downgrade(revision="0009")
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+    assert offering_of(app, later["id"]).decision_date == day(16)
+    assert offering_of(app, soon["id"]).decision_date == TODAY
+    stored = offering_of(app, cancelled["id"])
+    assert (stored.decision, stored.decided_at) == ("cancelled", stored.cancelled_at)
