@@ -39,7 +39,7 @@ def get_offering(db: DbSession, actor: Actor, offering_id: int, *, for_update: b
 
 
 def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = False,
-                    audit_action: str = "offering.created") -> Offering:
+                    audit_action: str = "offering.created", copied_from: int | None = None) -> Offering:
     provider_id = data.get("provider_id") or actor.provider_id
     if provider_id is None:
         raise ValidationFailed.field("/provider_id", "Angiv skolen (provider_id).")
@@ -63,8 +63,10 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
     record_change(db, offering, webhook=False)
     db.add(offering)
     db.flush()
+    # A copy's entry names its original (copy_offering), so the log tells where the new offering came from.
+    origin = {"copied_from": copied_from} if copied_from is not None else {}
     audit.record(db, audit_action, "offering", offering.id, tenant_id=provider_id,
-                 changes=audit.changed({}, audited_fields(offering)))
+                 changes=audit.changed({}, audited_fields(offering) | origin))
     return offering
 
 
@@ -331,7 +333,7 @@ def copy_offering(db: DbSession, actor: Actor, offering_id: int, first_day: date
         # Never before today: a copy starting soon still takes enrolments until tonight.
         enrolment_deadline=max(source.enrolment_deadline + shift, copenhagen_today(now())), reference=reference,
     )
-    return create_offering(db, actor, data, audit_action="offering.copied")
+    return create_offering(db, actor, data, audit_action="offering.copied", copied_from=source.id)
 
 
 def shift_local(instant: datetime, days: timedelta) -> datetime:

@@ -92,6 +92,8 @@ def test_a_copy_without_a_reference_has_none_and_the_copy_is_in_the_audit_log(cl
     assert made["reference"] is None
     log = client.get("/audit", headers=headers, query_string={"object_type": "offering"}).get_json()["items"]
     assert (log[0]["action"], log[0]["object_id"]) == ("offering.copied", str(made["id"]))
+    assert log[0]["changes"]["copied_from"] == [None, winter_offering["id"]]
+    assert log[0]["changes"]["capacity"] == [None, 18]
 
 
 def test_a_cancelled_offering_can_be_copied_to_hold_it_later(client, winter_offering, headers):

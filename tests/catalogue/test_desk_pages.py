@@ -397,6 +397,17 @@ def test_a_file_that_cannot_be_read_is_an_error_at_the_file_field(client, school
                                                   content_type="multipart/form-data"), 422).error_after("fil")
 
 
+def test_a_row_for_another_school_refuses_the_whole_file(client, app, school, other_school, signed_in):
+    content = "\n".join(["module;provider_id;location_id;sessions;capacity;price_dkk;enrolment_deadline;contact_email",
+                         f"GLU-2;{other_school['id']};{other_school['locations'][0]['id']};{day(50)} 08:30-15:30;"
+                         f"16;2400;{day(40)};kursus@mercantec.example"]).encode()
+
+    parsed = shown(upload(client, signed_in, content), 422)
+
+    assert "Kun skolen selv" in parsed.error_after("fil")
+    assert stored_offerings(app)[0] == []
+
+
 def test_the_example_file_has_the_columns_and_the_schools_place(client, school, signed_in):
     response = client.get("/skole/import/skabelon.csv")
 
