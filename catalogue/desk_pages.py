@@ -28,8 +28,7 @@ from sqlalchemy import select
 
 from catalogue import decisions, importing, offerings, programmes, providers
 from catalogue.models import Offering, db
-from catalogue.pages import _helpers as catalogue_helpers
-from catalogue.pages import date_range
+from catalogue.pages import date_range, page_helpers
 from catalogue.views.offerings import webhooks
 from shared.auth import Actor, Role
 from shared.clock import COPENHAGEN, copenhagen_today, now
@@ -43,7 +42,7 @@ from shared.transaction import rollback
 # Named …_pages so that errors on these routes render as HTML (shared.pages.is_page_request).
 blp = Blueprint("desk_pages", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/catalogue")
-blp.context_processor(catalogue_helpers)
+blp.context_processor(page_helpers)
 
 # The form's fields, named as the API names them; the module is chosen only when the offering is made.
 FIELDS = ("module", "location_id", "capacity", "min_participants", "price_dkk", "enrolment_deadline",
