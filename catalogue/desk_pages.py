@@ -374,9 +374,7 @@ def _copy_form(source: Offering, values: dict, errors: FormErrors, *, first_day:
     """The copy form; with `first_day`, the days the copy would have, in Danish time."""
     preview = None
     if first_day is not None:
-        shift = first_day - source.starts_at.astimezone(COPENHAGEN).date()
-        preview = [(offerings.shift_local(session.starts_at, shift), offerings.shift_local(session.ends_at, shift))
-                   for session in source.sessions]
+        preview = offerings.moved_sessions(source, first_day)
     return render_template("catalogue/desk_copy.html", offering=source, values=values, errors=errors,
                            preview=preview, labels=LABELS), status or (422 if errors else 200)
 

@@ -327,13 +327,18 @@ def copy_offering(db: DbSession, actor: Actor, offering_id: int, first_day: date
     data = {name: getattr(source, name) for name in EDITABLE_FIELDS}
     data.update(
         module=source.module.code, provider_id=source.provider_id, location_id=source.location_id, status="draft",
-        sessions=[{"starts_at": shift_local(session.starts_at, shift),
-                   "ends_at": shift_local(session.ends_at, shift)}
-                  for session in source.sessions],
+        sessions=moved_sessions(source, first_day),
         # Never before today: a copy starting soon still takes enrolments until tonight.
         enrolment_deadline=max(source.enrolment_deadline + shift, copenhagen_today(now())), reference=reference,
     )
     return create_offering(db, actor, data, audit_action="offering.copied", copied_from=source.id)
+
+
+def moved_sessions(offering: Offering, first_day: date) -> list[dict]:
+    """The offering's sessions moved together so the first falls on `first_day`, at the same Danish times."""
+    shift = first_day - _local_day(offering.starts_at)
+    return [{"starts_at": shift_local(session.starts_at, shift), "ends_at": shift_local(session.ends_at, shift)}
+            for session in offering.sessions]
 
 
 def shift_local(instant: datetime, days: timedelta) -> datetime:
