@@ -131,3 +131,27 @@ def test_a_school_member_imports_a_csv_file_through_the_dry_run(system, page, ma
         references = catalogue_db.session.scalars(select(Offering.reference).where(
             Offering.reference.in_(["CSV-1", "CSV-2"])).order_by(Offering.reference)).all()
     assert references == ["CSV-1", "CSV-2"]
+
+
+def test_the_day_editor_works_without_javascript(system, browser, mail_server):
+    catalogue_url, _ = system
+    context = browser.new_context(locale="da-DK", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in_by_link(page, catalogue_url, "admin@mercantec.example", mail_server)
+        page.goto(f"{catalogue_url}/skole/udbud/ny")
+        page.locator("#day-0-date").fill(in_days(system, 70))
+        page.locator("#day-0-start").fill("09:00")
+        page.locator("#day-0-end").fill("15:00")
+        page.get_by_label("Antal pladser").fill("12")
+        page.get_by_role("button", name="Tilføj dag").click()  # a round trip: the form comes back with the new day
+        page.get_by_role("button", name="Tilføj dag").click()
+        assert page.locator("#day-2-date").input_value() == in_days(system, 72)
+        page.get_by_role("button", name="Fjern dag 1").click()
+
+        assert [page.locator(f"#day-{row}-date").input_value() for row in range(2)] == [
+            in_days(system, 71), in_days(system, 72)]
+        assert page.get_by_label("Antal pladser").input_value() == "12"  # what was typed is kept
+    finally:
+        context.close()
