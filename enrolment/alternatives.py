@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import get_enrolment
-from enrolment.models import ACTIVE_STATUSES, AuditEntry, Enrolment, OfferingSeats, Participant
+from enrolment.models import Enrolment, OfferingSeats, Participant
 from shared.auth import Actor
 from shared.clock import COPENHAGEN
 from shared.db import MAX_ID
@@ -30,7 +30,6 @@ from shared.errors import Conflict, NotFound
 from shared.schemas import OfferingSchema
 
 EARTH_RADIUS_KM = 6371.0
-MOVED, CANCELLED = "enrolment.moved", "enrolment.cancelled"
 _OFFERING_SCHEMA = OfferingSchema()
 
 
@@ -55,7 +54,7 @@ def own_enrolment(db: DbSession, participant: Participant, enrolment_id: int) ->
 
 
 def alternatives_for(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, today: date) -> list[dict]:
-    require_movable(db, enrolment)
+    require_movable(enrolment)
     original = original_offering(enrolment)
     found = catalogue.search_offerings(module=original["module_code"],
                                        date_from=window_start(original, today).isoformat())
@@ -79,31 +78,18 @@ def window_start(original: dict, today: date) -> date:
     return max(first_day - timedelta(days=first_day.weekday()), today)
 
 
-def require_movable(db: DbSession, enrolment: Enrolment) -> None:
+def require_movable(enrolment: Enrolment) -> None:
     """A place can move while it is active, or once the school's cancellation of its offering ended it — once.
 
     The move asks again under both offerings' locks (enrolment.moves); what it reads here is
-    written only under the old offering's lock: the status by seats.set_status, the audit entries
-    by the cancellation and the move in the same transactions.
+    written only under the old offering's lock, by seats.set_status and the move.
     """
-    if enrolment.status in ACTIVE_STATUSES:
+    if enrolment.movable:
         return
-    ended_by = _ended_by(db, enrolment)
-    if ended_by == MOVED:
+    if enrolment.moved_to_id is not None:
         raise Conflict("Pladsen er allerede flyttet til et andet hold.")
-    if enrolment.status == "cancelled" and enrolment.seats.status == "cancelled" and ended_by is None:
-        return  # cancelled with the offering, by the school
     raise Conflict("Tilmeldingen er afsluttet (afmeldt eller afvist), så den kan ikke flyttes. "
                    "Tilmeld i stedet deltageren til et andet hold.")
-
-
-def _ended_by(db: DbSession, enrolment: Enrolment) -> str | None:
-    """What ended the place, if someone did: a move (`enrolment.moved`) or a cancellation by the person or HR
-    (`enrolment.cancelled`), each the audit entry written in the transaction that ended it. The school's
-    cancellation of the whole offering writes no entry per place (enrolment.changes), so None means that."""
-    return db.scalar(select(AuditEntry.action).where(
-        AuditEntry.action.in_((MOVED, CANCELLED)), AuditEntry.object_type == "enrolment",
-        AuditEntry.object_id == str(enrolment.id)).order_by(AuditEntry.id.desc()).limit(1))
 
 
 def distance_km(origin: dict | None, destination: dict | None) -> float | None:

@@ -31,7 +31,8 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
                                                      Enrolment.status.in_(ACTIVE_STATUSES))))
     changes = list(recorded.promoted)
     if recorded.newly_cancelled:
-        changes += [seats.set_status(db, offering_seats, enrolment, "cancelled") for enrolment in active]
+        changes += [seats.set_status(db, offering_seats, enrolment, "cancelled", ended_by="school")
+                    for enrolment in active]
     elif recorded.moved:
         notices.offering_moved(db, active)
     if recorded.newly_held and not recorded.newly_cancelled:

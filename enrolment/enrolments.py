@@ -158,7 +158,9 @@ def _cancel(db: DbSession, enrolment: Enrolment, today: date, holder: Participan
         raise Conflict(f"Tilmeldingen er allerede afsluttet ({STATUS_LABELS[enrolment.status].lower()}).")
     if _past_cancellation_deadline(offering_seats, today):
         raise Conflict("Tilmeldingsfristen er overskredet; kontakt skolen for at melde fra.")
-    changes = [seats.set_status(db, offering_seats, enrolment, "cancelled"), *seats.promote_waiting(db, offering_seats)]
+    ended_by = "organisation" if holder is None else "participant"
+    changes = [seats.set_status(db, offering_seats, enrolment, "cancelled", ended_by=ended_by),
+               *seats.promote_waiting(db, offering_seats)]
     notices.status_changed(db, changes)
     outbox.report_seats(db, offering_seats)
     by_holder = audit.AuditActor("participant", holder.id, f"{holder.name} (Mine kurser)") if holder else None

@@ -33,6 +33,10 @@ STATUS_LABELS = {
     "unconfirmed": "Afventer bekræftelse",
 }
 
+# Who ended a cancelled place: the school (it cancelled the offering), the organisation's HR, the
+# participant themselves ("meld fra"), or a move to another offering.
+ENDED_BY = ("school", "organisation", "participant", "move")
+
 
 class Organisation(db.Model):
     """A municipality, region, state agency or company whose HR enrols its staff."""
@@ -127,6 +131,10 @@ class Enrolment(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     place: Mapped[int | None] = mapped_column(doc="Place in line, given when the enrolment joins it")
     source: Mapped[str] = mapped_column(String(10))
+    # Who ended a cancelled place (ENDED_BY), and the place a move made in its stead: what a move may
+    # still do with it. Written with the status, under the offering's lock (seats.set_status).
+    ended_by: Mapped[str | None] = mapped_column(String(12))
+    moved_to_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"))
     # Grows whenever the status changes, so a calendar's SEQUENCE for this person's event grows too.
     calendar_sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -143,6 +151,12 @@ class Enrolment(db.Model):
     participant: Mapped[Participant] = relationship()
     organisation: Mapped[Organisation] = relationship()
     seats: Mapped[OfferingSeats] = relationship()
+
+    @property
+    def movable(self) -> bool:
+        """Active, or ended by the school's cancellation and not moved yet: what a move may take (enrolment.moves)."""
+        return self.status in ACTIVE_STATUSES or (
+            self.status == "cancelled" and self.ended_by == "school" and self.moved_to_id is None)
 
     @property
     def organisation_key(self) -> str:

@@ -13,7 +13,7 @@ Why it is race-free:
   hold the lock the other waits for: the second waits for the first to commit. Every other change
   of a place takes only one offering's lock, so it cannot close a cycle either.
 - Only then is the place read again (`db.refresh`) and checked: its status, its holder, whether
-  it was moved already (the move's audit entry is written under the old offering's lock). Two moves
+  it was moved already (`moved_to_id`, written under the old offering's lock). Two moves
   of one place: the second waits, then finds it ended (or moved) and is refused (409).
 - The new place is confirmed or waitlisted by `seats.place_in_line` on the locked target row,
   as any enrolment is: two moves into the last seat cannot both get it.
@@ -26,7 +26,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session as DbSession
 
 from enrolment import notices, outbox, seats
-from enrolment.alternatives import MOVED, original_offering, own_enrolment, require_movable
+from enrolment.alternatives import original_offering, own_enrolment, require_movable
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import audit_change, can_cancel, earlier_places_if_none_active, get_enrolment, require_open
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Participant
@@ -60,7 +60,7 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
           now: datetime, holder: Participant | None = None) -> Enrolment:
     if offering_id == enrolment.offering_id:
         raise Conflict("Pladsen er allerede på dette hold; vælg et andet hold.")
-    require_movable(db, enrolment)  # early, with no lock; asked again under the locks
+    require_movable(enrolment)  # early, with no lock; asked again under the locks
     module = original_offering(enrolment)["module_code"]
     fetched = _target(db, catalogue, offering_id)
     _require_same_module(fetched, module)
@@ -69,7 +69,7 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     db.refresh(enrolment)  # as committed by whoever held either lock before
     if holder is not None and enrolment.participant_id != holder.id:
         raise NotFound(f"Tilmelding {enrolment.id} findes ikke.")  # handed over to someone else meanwhile
-    require_movable(db, enrolment)
+    require_movable(enrolment)
     active = enrolment.status in ACTIVE_STATUSES
     if active and not can_cancel(enrolment, today):  # read from the locked row: enrolment.seats is old_seats
         raise Conflict("Fristen for at melde fra det nuværende hold er overskredet; kontakt skolen for at flytte.")
@@ -85,7 +85,8 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     still_a_request = holder is not None and enrolment.status == "pending_approval"
     changes = []
     if active:
-        changes = [seats.set_status(db, old_seats, enrolment, "cancelled"), *seats.promote_waiting(db, old_seats)]
+        changes = [seats.set_status(db, old_seats, enrolment, "cancelled", ended_by="move"),
+                   *seats.promote_waiting(db, old_seats)]
     moved = Enrolment(offering_id=offering_id, seats=new_seats, participant=person,
                       organisation=enrolment.organisation, source=enrolment.source, status=None)
     db.add(moved)
@@ -95,13 +96,14 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     else:
         placed = seats.place_in_line(db, new_seats, moved)
     db.flush()
+    enrolment.moved_to_id = moved.id
 
     notices.place_moved(db, enrolment, moved, cancelled_now=active, earlier=earlier)
     notices.status_changed(db, changes[1:])  # those who moved up into the freed seat
     outbox.report_seats(db, old_seats)
     outbox.report_seats(db, new_seats)
     by_holder = audit.AuditActor("participant", holder.id, f"{holder.name} (Mine kurser)") if holder else None
-    audit.record(db, MOVED, "enrolment", enrolment.id, tenant_id=enrolment.organisation_id, actor=by_holder,
+    audit.record(db, "enrolment.moved", "enrolment", enrolment.id, tenant_id=enrolment.organisation_id, actor=by_holder,
                  changes={"offering": [enrolment.offering_id, offering_id], "enrolment": [enrolment.id, moved.id],
                           "status": [changes[0].before if changes else "cancelled", placed.after]})
     for promoted in changes[1:]:

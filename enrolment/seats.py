@@ -87,9 +87,16 @@ def lock_enrolment(db: DbSession, enrolment: Enrolment) -> OfferingSeats:
 
 # --- Deciding, under the lock -------------------------------------------------------------------------
 
-def set_status(db: DbSession, seats: OfferingSeats, enrolment: Enrolment, status: str) -> StatusChange:
-    """The only writer of `Enrolment.status`: keeps the locked row's counts and the calendar's sequence with it."""
+def set_status(db: DbSession, seats: OfferingSeats, enrolment: Enrolment, status: str, *,
+               ended_by: str | None = None) -> StatusChange:
+    """The only writer of `Enrolment.status`: keeps the locked row's counts and the calendar's sequence with it.
+
+    A cancellation says who ended the place (models.ENDED_BY).
+    """
+    if (status == "cancelled") != (ended_by is not None):
+        raise ValueError("a cancellation, and only a cancellation, names who ended the place")
     before = enrolment.status
+    enrolment.ended_by = ended_by
     for counted, step in ((before, -1), (status, +1)):
         if counted in _COUNTED:
             setattr(seats, counted, getattr(seats, counted) + step)

@@ -278,6 +278,19 @@ def test_a_place_already_moved_or_cancelled_by_hr_cannot_move(app, client, hr, e
     assert cancelled.status_code == 409 and "kan ikke flyttes" in cancelled.get_json()["detail"]
 
 
+def test_a_place_hr_cancelled_stays_unmovable_when_the_school_cancels_the_offering_later(
+        client, hr, auth, catalogue_client, original, target, anne):
+    client.post(f"/enrolments/{anne['id']}/cancel", headers=hr())
+    catalogue_client.post(f"/offerings/{original['id']}/cancel", json={},
+                          headers=auth("school", provider_id=original["provider_id"]))
+    sign_in(client, "hr", organisation="791")
+
+    refused = move(client, hr(), anne["id"], target["id"])
+
+    assert refused.status_code == 409 and "kan ikke flyttes" in refused.get_json()["detail"]
+    assert f'/hr/tilmeldinger/{anne["id"]}/andre-hold' not in text(client.get("/hr"))
+
+
 def test_who_may_move_a_place(app, client, hr, auth, original, target, anne, unchanged):
     before = state(app)
     path = f"/enrolments/{anne['id']}/move"
