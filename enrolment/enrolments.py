@@ -86,6 +86,14 @@ def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Or
     mail's calendar cancels their events); otherwise the mail reads them. The caller reports the
     offering's seats (outbox.report_seats) once it has placed everyone.
     """
+    change = new_place(db, offering_seats, organisation, person, source=source, needs_approval=needs_approval)
+    notices.status_changed(db, [change], earlier_places=None if earlier is None else {change.enrolment: earlier})
+    return change.enrolment
+
+
+def new_place(db: DbSession, offering_seats: OfferingSeats, organisation: Organisation, person: Participant, *,
+              source: str, needs_approval: bool) -> seats.StatusChange:
+    """A new enrolment in a locked offering, waiting for approval or placed in line; flushed, so it has its id."""
     # `seats` as well as its key: the mail reads the offering from it.
     enrolment = Enrolment(offering_id=offering_seats.offering_id, seats=offering_seats, participant=person,
                           organisation=organisation, source=source, status=None)
@@ -96,8 +104,7 @@ def add_enrolment(db: DbSession, offering_seats: OfferingSeats, organisation: Or
     else:
         change = seats.place_in_line(db, offering_seats, enrolment)
     db.flush()
-    notices.status_changed(db, [change], earlier_places=None if earlier is None else {enrolment: earlier})
-    return enrolment
+    return change
 
 
 def approve_request(db: DbSession, actor: Actor, enrolment_id: int, today: date) -> Enrolment:

@@ -28,13 +28,19 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment import notices, outbox, seats
 from enrolment.alternatives import original_offering, own_enrolment, require_movable
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.enrolments import audit_change, can_cancel, earlier_places_if_none_active, get_enrolment, require_open
+from enrolment.enrolments import (
+    audit_change,
+    can_cancel,
+    earlier_places_if_none_active,
+    get_enrolment,
+    new_place,
+    require_open,
+)
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats, Participant
 from shared import audit
 from shared.auth import Actor, Role
 from shared.db import MAX_ID
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.observability import count_enrolment
 from shared.schemas import OfferingSchema
 
 _OFFERING_SCHEMA = OfferingSchema()
@@ -87,15 +93,9 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     if active:
         changes = [seats.set_status(db, old_seats, enrolment, "cancelled", ended_by="move"),
                    *seats.promote_waiting(db, old_seats)]
-    moved = Enrolment(offering_id=offering_id, seats=new_seats, participant=person,
-                      organisation=enrolment.organisation, source=enrolment.source, status=None)
-    db.add(moved)
-    if still_a_request:
-        placed = seats.set_status(db, new_seats, moved, "pending_approval")
-        count_enrolment("pending_approval", db)
-    else:
-        placed = seats.place_in_line(db, new_seats, moved)
-    db.flush()
+    placed = new_place(db, new_seats, enrolment.organisation, person, source=enrolment.source,
+                       needs_approval=still_a_request)
+    moved = placed.enrolment
     enrolment.moved_to_id = moved.id
 
     notices.place_moved(db, enrolment, moved, cancelled_now=active, earlier=earlier)
