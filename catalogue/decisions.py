@@ -137,7 +137,7 @@ def _hold(db: DbSession, offering: Offering, reason: str | None, *, webhook: boo
     """Record "held" like every other change of the school: a new revision, the change feed, the webhook."""
     offering.decision = "held"
     offering.decided_at = now()
-    offerings._bump_revision(db, offering, webhook=webhook)
+    offerings.bump_revision(db, offering, webhook=webhook)
     db.flush()
     _record_decision(db, offering, reason)
     return offering

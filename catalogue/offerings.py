@@ -101,7 +101,7 @@ def update_offering(db: DbSession, actor: Actor, offering_id: int, changes: dict
     check_offering(offering, positions)
     decisions.place_decision_date(offering, changes.get("decision_date"), first_day_before=first_day_before,
                                   publishing=publishing)
-    _bump_revision(db, offering, webhook=webhook)
+    bump_revision(db, offering, webhook=webhook)
     db.flush()
     audit.record(db, "offering.changed", "offering", offering.id, tenant_id=offering.provider_id,
                  changes=audit.changed(before, audited_fields(offering)))
@@ -124,7 +124,7 @@ def cancel_offering(db: DbSession, actor: Actor, offering_id: int, reason: str |
         offering.decision, offering.decided_at = "cancelled", offering.cancelled_at
     offering.participants_at_cancellation = offering.seats_taken
     offering.waitlisted_at_cancellation = offering.waitlist_length
-    _bump_revision(db, offering, webhook=webhook)
+    bump_revision(db, offering, webhook=webhook)
     db.flush()
     audit.record(db, "offering.cancelled", "offering", offering.id, tenant_id=offering.provider_id,
                  changes={"status": [before, "cancelled"], "cancellation_reason": [None, reason]})
@@ -302,7 +302,7 @@ def _check_reference_free(db: DbSession, provider_id: int, reference: str | None
                                                    f"(udbud {clash}).")
 
 
-def _bump_revision(db: DbSession, offering: Offering, *, webhook: bool) -> None:
+def bump_revision(db: DbSession, offering: Offering, *, webhook: bool) -> None:
     """Last in every change: the change feed's number locks its counter until the commit."""
     offering.revision += 1
     offering.updated_at = utcnow()
