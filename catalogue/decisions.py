@@ -223,7 +223,7 @@ def _remind(db: DbSession, offering: Offering) -> None:
         otherwise = "gennemføres holdet"
     body = "\n".join([
         "Hej", "",
-        f"{title} ({_place(offering)}):",
+        f"{title} ({offering.location.short_name}):",
         f"{status_line(offering)}.",
         *([f"{offering.waitlist_length} står på venteliste."] if offering.waitlist_length else []), "",
         "Skal holdet gennemføres eller aflyses? Afgør det på skolens side:",
@@ -236,12 +236,6 @@ def _remind(db: DbSession, offering: Offering) -> None:
     offering.decision_reminded_at = now()
     audit.record(db, "offering.decision_reminded", "offering", offering.id, tenant_id=offering.provider_id,
                  changes={"decision_reminded_at": [None, offering.decision_reminded_at.isoformat()]})
-
-
-def _place(offering: Offering) -> str:
-    """'Mercantec, Viborg' — the town only once when the place's name already has it."""
-    location = offering.location
-    return location.name if location.city in location.name else f"{location.name}, {location.city}"
 
 
 def _school_addresses(db: DbSession, offering: Offering) -> list[str]:

@@ -89,6 +89,11 @@ class Location(db.Model):
     def region(self) -> str:
         return REGIONS[self.region_code]
 
+    @property
+    def short_name(self) -> str:
+        """'Mercantec, Viborg': the name, and the town unless the name already says it."""
+        return self.name if self.city in self.name else f"{self.name}, {self.city}"
+
 
 class Offering(db.Model):
     """One run of one module at one school and location."""
