@@ -248,3 +248,61 @@ ApiKey = api_key_model(db, "organisation", "Organisation")
 
 # Who did what (shared.audit).
 AuditEntry = audit_entry_model(db)
+
+
+# --- Interest lists across runs (enrolment.interests) ------------------------------------------------------
+
+INTEREST_END_REASONS = ("fulfilled", "withdrawn", "expired")
+INTEREST_REGISTERED_BY = ("hr", "participant")
+
+
+class Interest(db.Model):
+    """Someone wants a module in one of these regions, optionally starting before a day: told when there is a hold.
+
+    `module_code` is the catalogue's module code (the catalogue owns modules; there is no foreign key);
+    `regions` are region codes (shared.geography). Active while `ended_at` is NULL; one active interest
+    per participant and module, whatever races: the partial unique index decides.
+    """
+
+    __table_args__ = (
+        Index("uq_interest_active_participant_module", "participant_id", "module_code", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    module_code: Mapped[str] = mapped_column(String(20))
+    regions: Mapped[list] = mapped_column(JSON, default=list)
+    before: Mapped[date | None] = mapped_column(doc="The course must start before this day (Danish date)")
+    # HR's choice: enrol the person by the organisation's usual rules (approval where it requires it).
+    auto_enrol: Mapped[bool] = mapped_column(default=False)
+    registered_by: Mapped[str] = mapped_column(String(12))
+    # First registered, first told: the matching job orders by it (and the id, for equal instants).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(12))
+    # The place an automatic enrolment made, when it ended the interest as fulfilled.
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"))
+
+    participant: Mapped[Participant] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def participant_name(self) -> str:
+        return self.participant.name
+
+
+class InterestNotice(db.Model):
+    """That an interest was told of an offering: the matching job tells each interest of each offering once."""
+
+    __table_args__ = (UniqueConstraint("interest_id", "offering_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interest_id: Mapped[int] = mapped_column(ForeignKey("interest.id"))
+    offering_id: Mapped[int]
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
