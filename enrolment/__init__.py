@@ -68,6 +68,10 @@ def create_app(config: dict | None = None) -> Flask:
     from enrolment.views import attendance
 
     api.register_blueprint(attendance.blp)
+    # Interest lists across runs: told or enrolled when a hold has a free seat (enrolment.interests).
+    from enrolment.views import interests
+
+    api.register_blueprint(interests.blp)
     install_idempotency(app, db, IdempotencyRecord, authenticate=current_actor)
     install_commit_point(app, db)
     app.extensions["catalogue_client"] = CatalogueClient(

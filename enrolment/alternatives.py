@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session as DbSession
 from enrolment.catalogue_client import CatalogueClient
 from enrolment.enrolments import get_enrolment
 from enrolment.models import Enrolment, OfferingSeats, Participant
+from enrolment.seats import free_seats
 from shared.auth import Actor
 from shared.clock import COPENHAGEN
 from shared.db import MAX_ID
@@ -110,5 +111,5 @@ def _with_own_counts(db: DbSession, offerings: list[dict]) -> None:
     for offering in offerings:
         seats = known.get(offering["id"])
         if seats is not None:
-            offering["seats_available"] = max(seats.capacity - seats.confirmed, 0)
+            offering["seats_available"] = max(free_seats(seats), 0)
             offering["waitlist_length"] = seats.waitlisted

@@ -109,6 +109,16 @@ class CatalogueClient:
             log.warning("Catalogue does not know offerings %s", sorted(unknown))
         return set(counts) - unknown
 
+    def module_codes(self) -> set[str]:
+        """The codes of every module in the catalogue (GET /modules, public): what an interest may name."""
+        response = self._request("GET", "/modules")
+        if response.status_code != 200:
+            raise self._unavailable(f"modules: status {response.status_code}")
+        try:
+            return {item["code"] for item in response.json()["items"]}
+        except (ValueError, KeyError, TypeError) as error:
+            raise self._unavailable(f"unreadable modules: {error}") from error
+
     def is_reachable(self, timeout: float = 2.0) -> bool:
         """Whether the catalogue answers its /healthz with 200 within `timeout` seconds (for /readyz)."""
         try:

@@ -3,8 +3,10 @@
 The catalogue numbers every change a school makes (`change_seq`) and lists the changed offerings in
 that order at `GET /offerings/changes?since=N`. This service keeps the last number it has applied in
 `catalogue_cursor` and reads on from there; every offering in the feed that it knows (it has seats
-for it) goes to `changes.apply_offering_change`. Unknown offerings are skipped: nobody is enrolled
-in them, and the first enrolment reads the offering afresh anyway.
+for it) goes to `changes.apply_offering_change`, and so does a published offering of a module someone
+has registered interest in (enrolment.interests), so that its publication is offered to them. Other
+unknown offerings are skipped: nobody is enrolled in them, and the first enrolment reads the
+offering afresh anyway.
 
 Two things start a read: the catalogue's signed webhook after each change (views/webhooks.py), and
 `flask --app enrolment sync-changes` from cron. A webhook that was lost is therefore caught up by
@@ -26,7 +28,7 @@ from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as DbSession
 
-from enrolment import changes
+from enrolment import changes, interests
 from enrolment.models import OfferingSeats, db
 from shared.db import UTCDateTime, insert_unless_present, utcnow
 from shared.transaction import commit, rollback
@@ -88,6 +90,8 @@ def catch_up(db: DbSession, catalogue, *, up_to: int | None = None, page_size: i
             continue
         known = set(db.scalars(select(OfferingSeats.offering_id).where(
             OfferingSeats.offering_id.in_([offering["id"] for offering in page["items"]]))))
+        # And an offering someone is on the interest list for, so that its publication is offered to them.
+        known |= interests.wanted_offerings(db, page["items"])
         for offering in page["items"]:
             if offering["id"] in known:
                 changes.apply_offering_change(db, offering)

@@ -45,7 +45,7 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
 def refresh_offering(db: DbSession, catalogue, offering_id: int) -> SeatCounts:
     """Learn the offering anew from the catalogue, act on what changed, and return its seat counts."""
     offering_seats = apply_offering_change(db, catalogue.get_offering(offering_id))
-    return SeatCounts(taken=offering_seats.confirmed, waitlisted=offering_seats.waitlisted,
+    return SeatCounts(taken=seats.taken_seats(offering_seats), waitlisted=offering_seats.waitlisted,
                       version=offering_seats.seats_version)
 
 

@@ -5,16 +5,20 @@
 - `sync-changes`: read the catalogue's change feed every minute, in case a webhook was lost;
 - `sync-seats`: every hour, read every known offering from the catalogue again (the safety net of
   the safety net: an offering whose change never reached the feed);
-- `purge-idempotency`: every night, forget Idempotency-Keys older than a day.
+- `purge-idempotency`: every night, forget Idempotency-Keys older than a day;
+- `match-interests`: offer free seats to the modules' interest lists (enrolment.interests), enqueued
+  after every commit that left seats free with nobody waiting or registered an interest; run every
+  night too, to end the interests past their date.
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
-from enrolment import change_feed, outbox
+from enrolment import change_feed, interests, outbox
 from enrolment.changes import refresh_all
 from enrolment.models import IdempotencyRecord, db
+from shared.clock import copenhagen_today, now
 from shared.idempotency import purge_expired
 from shared.jobs import Jobs
 from shared.mail import SmtpSettings, register_mail_job
@@ -28,6 +32,8 @@ def register_jobs(app: Flask, jobs: Jobs) -> None:
     jobs.periodic("sync-seats", sync_seats, minute="17")
     jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="30")
     register_mail_job(jobs)
+    jobs.task(interests.MATCH_JOB, match_interests, coalesce=True)
+    jobs.periodic(f"{interests.MATCH_JOB}-nightly", match_interests, hour="2", minute="15")
 
 
 def deliver_outbox() -> outbox.Delivery:
@@ -47,3 +53,7 @@ def purge_idempotency() -> int:
     purged = purge_expired(db.session, IdempotencyRecord)
     commit(db.session)
     return purged
+
+
+def match_interests() -> int:
+    return interests.match_interests(db.session, copenhagen_today(now()))

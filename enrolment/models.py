@@ -105,6 +105,9 @@ class OfferingSeats(db.Model):
     next_place: Mapped[int] = mapped_column(default=1)
     confirmed: Mapped[int] = mapped_column(default=0, server_default="0")
     waitlisted: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Seats held by organisations' reservations and not yet named (enrolment.reservations): taken, like the
+    # confirmed, from the free seats; changed only under the lock, with the reservations themselves.
+    reserved: Mapped[int] = mapped_column(default=0, server_default="0")
     # Grows with every change of the seat counts, so the catalogue can ignore counts that arrive late.
     seats_version: Mapped[int] = mapped_column(default=0)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -306,3 +309,36 @@ class InterestNotice(db.Model):
     interest_id: Mapped[int] = mapped_column(ForeignKey("interest.id"))
     offering_id: Mapped[int]
     told_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Reserved seats (enrolment.reservations) -----------------------------------------------------------
+
+class Reservation(db.Model):
+    """Unnamed seats an organisation's HR holds on an offering, named into one by one until the deadline.
+
+    `seats` reserved in all, of which `named` became confirmed enrolments and `released` were given
+    back; the rest (`unnamed`) are counted in OfferingSeats.reserved. All three change only under the
+    offering's lock, in the same transaction as OfferingSeats.reserved.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering_seats.offering_id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    seats: Mapped[int]
+    named: Mapped[int] = mapped_column(default=0)
+    released: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(300), doc="Who reserved, as the audit log names them")
+    # When the last unnamed seat was given back (by HR or by the deadline job); None while seats remain.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+    offering_seats: Mapped[OfferingSeats] = relationship()
+
+    @property
+    def unnamed(self) -> int:
+        return self.seats - self.named - self.released
+
+    @property
+    def organisation_key(self) -> str:
+        return self.organisation.key

@@ -291,3 +291,25 @@ def hr_addresses(db: DbSession, organisation_id: int) -> list[str]:
 def _when_day(offering: dict) -> str:
     start = offering["starts_at"].astimezone(COPENHAGEN)
     return f"{start.day}. {MONTHS[start.month - 1]} {start.year}"
+
+# --- Interest lists (enrolment.interests) --------------------------------------------------------------
+
+def interest_offered(db: DbSession, interest, offering: dict) -> None:
+    """Someone on a module's interest list hears of a hold with a free seat: where and when, and how to ask."""
+    person = interest.participant
+    location = offering["location"]
+    request_link = absolute_url(f"/anmod/{offering['id']}")
+    my_courses = absolute_url(f"/mine-kurser/{person.page_token}")
+    before = f" og starter inden {interest.before.day}. {MONTHS[interest.before.month - 1]}" if interest.before else ""
+    body = (f"Hej {person.name}\n\n"
+            f"Du står på interesselisten for {offering['module_code']}, og der er nu et hold med ledige pladser, "
+            f"som passer til dine ønsker{before}:\n\n"
+            f"{offering['module_title']} hos {offering['provider_name']}\n"
+            f"Start: {_when_day(offering)}\nSted: {location['name']}, {location['city']} ({location['region']})\n"
+            f"Tilmeldingsfrist: {offering['enrolment_deadline'].day}. "
+            f"{MONTHS[offering['enrolment_deadline'].month - 1]} {offering['enrolment_deadline'].year}\n\n"
+            f"Bed om en plads her:\n{request_link}\n\n"
+            f"Dine kurser og interesser:\n{my_courses}\n\n"
+            "Pladserne gives efter tur, så vent ikke for længe.")
+    add_mail(db, person.email, f"Der er et hold i {offering['module_code']}: {offering['module_title']} hos "
+             f"{offering['provider_name']}", body)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from enrolment.catalogue_client import CatalogueClient, SeatCounts
 from enrolment.models import OfferingSeats, OutboxMessage
+from enrolment.seats import taken_seats
 from shared.db import utcnow
 from shared.mail import PlainMail, SmtpSettings, send_mail
 from shared.transaction import after_commit
@@ -108,10 +109,12 @@ def _send_seat_counts(db: DbSession, catalogue: CatalogueClient, offering_ids: s
     if not offering_ids:
         return {}
     # The counts as committed now, not when the messages were written: one PUT says every change so far.
-    rows = db.execute(select(OfferingSeats.offering_id, OfferingSeats.confirmed, OfferingSeats.waitlisted,
-                             OfferingSeats.seats_version).where(OfferingSeats.offering_id.in_(offering_ids))).all()
+    # Taken is confirmed + reserved (seats.taken_seats): the catalogue's free seats must not offer reserved ones.
+    rows = db.execute(select(OfferingSeats.offering_id, OfferingSeats.confirmed, OfferingSeats.reserved,
+                             OfferingSeats.waitlisted, OfferingSeats.seats_version)
+                      .where(OfferingSeats.offering_id.in_(offering_ids))).all()
     db.rollback()
-    taken = catalogue.put_seat_counts({row.offering_id: SeatCounts(taken=row.confirmed, waitlisted=row.waitlisted,
+    taken = catalogue.put_seat_counts({row.offering_id: SeatCounts(taken=taken_seats(row), waitlisted=row.waitlisted,
                                                                    version=row.seats_version) for row in rows})
     return {(SEAT_COUNTS, offering_id): None if taken is not None and offering_id in taken else
             "Kataloget tog ikke imod pladstallene." for offering_id in offering_ids}

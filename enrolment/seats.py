@@ -33,6 +33,7 @@ from shared.db import insert_unless_present, utcnow
 from shared.errors import NotFound
 from shared.observability import count_enrolment, count_promotions
 from shared.schemas import OfferingSchema
+from shared.transaction import after_commit
 
 # One instance for every load and dump: building a schema costs more than using it.
 _OFFERING_SCHEMA = OfferingSchema()
@@ -123,6 +124,7 @@ def place_in_line(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> 
 def promote_waiting(db: DbSession, seats: OfferingSeats) -> list[StatusChange]:
     """Confirm the first on the waiting list for every free seat."""
     free = seats.capacity - seats.confirmed
+    offer_to_interest_lists(db, seats, free)
     if free <= 0 or seats.waitlisted == 0 or seats.status == "cancelled":
         return []
     waiting = db.scalars(select(Enrolment).where(Enrolment.offering_id == seats.offering_id,
@@ -131,6 +133,18 @@ def promote_waiting(db: DbSession, seats: OfferingSeats) -> list[StatusChange]:
     changes = [set_status(db, seats, enrolment, "confirmed") for enrolment in waiting]
     count_promotions(len(changes), db)
     return changes
+
+
+# --- Interest lists (enrolment.interests) --------------------------------------------------------------
+
+INTEREST_MATCH_JOB = "match-interests"
+
+
+def offer_to_interest_lists(db: DbSession, seats: OfferingSeats, free: int) -> None:
+    """Seats left free with nobody waiting for them (a cancellation, a raised capacity, a move away, a newly
+    published offering): once this transaction commits, the job offers them to the module's interest list."""
+    if free > seats.waitlisted and seats.status == "published":
+        after_commit(db, INTEREST_MATCH_JOB)
 
 
 # --- What the catalogue says ----------------------------------------------------------------------------

@@ -260,3 +260,58 @@ class AttendanceSheetSchema(Schema):
     sessions = fields.List(fields.Nested(AttendanceSessionSchema))
     completion_open = fields.Boolean(metadata={"description": "Whether the last day has begun"})
     participants = fields.List(fields.Nested(CompletionSchema), metadata={"description": "The confirmed ones"})
+
+# --- Interest lists across runs (enrolment.interests) -----------------------------------------------------
+
+INTEREST_STATUSES = ("active", "ended")
+
+
+class InterestCreateSchema(Schema):
+    module = Text(required=True, min_length=1, max_length=20, metadata={"description": "Module code, e.g. GLU-3"})
+    regions = fields.List(Text(min_length=1, max_length=40), required=True, validate=validate.Length(min=1, max=5),
+                          metadata={"description": "Region codes (1081–1085) or names, e.g. midtjylland"})
+    before = fields.Date(allow_none=True, load_default=None,
+                         metadata={"description": "Only courses starting before this day; the interest ends then"})
+    participant = fields.Nested(ParticipantInputSchema, required=True)
+    auto_enrol = fields.Boolean(load_default=False, metadata={
+        "description": "Enrol the person when a seat is free, by the organisation's rules (approval where it "
+                       "requires approval)"})
+    organisation = Text(max_length=40, metadata={"description": "Defaults to the HR token's organisation"})
+
+
+class InterestQuerySchema(Schema):
+    module = Text(max_length=20)
+    status = fields.String(validate=validate.OneOf(INTEREST_STATUSES))
+    organisation = Text(max_length=40, metadata={"description": "Administrators only"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class InterestSchema(ContractSchema):
+    id = fields.Integer()
+    module = fields.String(attribute="module_code")
+    regions = fields.List(fields.String(), metadata={"description": "Region codes"})
+    before = fields.Date(allow_none=True)
+    participant = fields.Nested(ParticipantSchema)
+    auto_enrol = fields.Boolean()
+    registered_by = fields.String(metadata={"description": "hr or participant"})
+    created_at = LocalDateTime()
+    ended_at = LocalDateTime(allow_none=True)
+    end_reason = fields.String(allow_none=True, metadata={"description": "fulfilled, withdrawn or expired"})
+    enrolment_id = fields.Integer(allow_none=True, metadata={"description": "The place an automatic enrolment made"})
+
+
+class DemandQuerySchema(Schema):
+    module = Text(max_length=20)
+    region = Text(max_length=40, metadata={"description": "Region code (1081–1085) or name"})
+
+
+class DemandSchema(ContractSchema):
+    module = fields.String()
+    region_code = fields.String()
+    region = fields.String()
+    interested = fields.Integer(metadata={"description": "Active interests naming this module and region"})
+
+
+class DemandListSchema(ContractSchema):
+    items = fields.List(fields.Nested(DemandSchema))
