@@ -68,6 +68,10 @@ def create_app(config: dict | None = None) -> Flask:
     from enrolment.views import attendance
 
     api.register_blueprint(attendance.blp)
+    # Reserved seats: HR holds unnamed seats, names people into them, releases the rest (enrolment.reservations).
+    from enrolment.views import reservations
+
+    api.register_blueprint(reservations.blp)
     # Interest lists across runs: told or enrolled when a hold has a free seat (enrolment.interests).
     from enrolment.views import interests
 

@@ -6,6 +6,8 @@
 - `sync-seats`: every hour, read every known offering from the catalogue again (the safety net of
   the safety net: an offering whose change never reached the feed);
 - `purge-idempotency`: every night, forget Idempotency-Keys older than a day;
+- `release-reservations`: every hour, give back the unnamed reserved seats of offerings whose
+  enrolment deadline has passed, and move their waiting lists up (enrolment.reservations);
 - `match-interests`: offer free seats to the modules' interest lists (enrolment.interests), enqueued
   after every commit that left seats free with nobody waiting or registered an interest; run every
   night too, to end the interests past their date.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from enrolment import change_feed, interests, outbox
+from enrolment import change_feed, interests, outbox, reservations
 from enrolment.changes import refresh_all
 from enrolment.models import IdempotencyRecord, db
 from shared.clock import copenhagen_today, now
@@ -34,6 +36,7 @@ def register_jobs(app: Flask, jobs: Jobs) -> None:
     register_mail_job(jobs)
     jobs.task(interests.MATCH_JOB, match_interests, coalesce=True)
     jobs.periodic(f"{interests.MATCH_JOB}-nightly", match_interests, hour="2", minute="15")
+    jobs.periodic(reservations.RELEASE_JOB, release_reservations, minute="7")
 
 
 def deliver_outbox() -> outbox.Delivery:
@@ -53,6 +56,11 @@ def purge_idempotency() -> int:
     purged = purge_expired(db.session, IdempotencyRecord)
     commit(db.session)
     return purged
+
+
+def release_reservations() -> int:
+    """The day is read through shared.clock, so tests move it with app.config["CLOCK"]."""
+    return reservations.release_past_deadline(db.session, copenhagen_today(now()))
 
 
 def match_interests() -> int:

@@ -15,6 +15,9 @@ Why every decision here is race-free:
   `set_status`, the one writer of an enrolment's status, in the same transaction: there is no gap
   between reading a free seat and taking it, and the counts cannot drift from the statuses.
 - The waiting list is ordered by `place`, drawn from `next_place` on the same row.
+- Seats reserved for an organisation and not yet named (`reserved`, enrolment.reservations) are
+  held on the same row and changed under the same lock: free seats are capacity − confirmed −
+  reserved (`free_seats`), for enrolling and promoting alike.
 
 Every function that changes statuses returns the changes (`StatusChange`); its caller writes
 what follows from them — mails, the catalogue's seat counts — to the outbox (enrolment.notices,
@@ -70,7 +73,8 @@ def lock_or_add_offering(db: DbSession, offering: dict) -> OfferingSeats:
         insert_unless_present(db, OfferingSeats, {
             "offering_id": offering["id"], "provider_id": offering["provider_id"], "capacity": offering["capacity"],
             "status": offering["status"], "enrolment_deadline": offering["enrolment_deadline"],
-            "catalogue_revision": 0, "next_place": 1, "confirmed": 0, "waitlisted": 0, "seats_version": 0,
+            "catalogue_revision": 0, "next_place": 1, "confirmed": 0, "waitlisted": 0, "reserved": 0,
+            "seats_version": 0,
             "refreshed_at": utcnow(), "snapshot": {}, "removed_sessions": [],
         }, ["offering_id"])
         seats = lock_offering(db, offering["id"])
@@ -116,14 +120,14 @@ def place_in_line(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> 
     """Confirm the enrolment if a seat is free, otherwise put it last on the waiting list."""
     enrolment.place = seats.next_place
     seats.next_place += 1
-    change = set_status(db, seats, enrolment, "confirmed" if seats.confirmed < seats.capacity else "waitlisted")
+    change = set_status(db, seats, enrolment, "confirmed" if free_seats(seats) > 0 else "waitlisted")
     count_enrolment(change.after, db)  # counted once the transaction commits
     return change
 
 
 def promote_waiting(db: DbSession, seats: OfferingSeats) -> list[StatusChange]:
     """Confirm the first on the waiting list for every free seat."""
-    free = seats.capacity - seats.confirmed
+    free = free_seats(seats)
     offer_to_interest_lists(db, seats, free)
     if free <= 0 or seats.waitlisted == 0 or seats.status == "cancelled":
         return []
@@ -147,6 +151,35 @@ def offer_to_interest_lists(db: DbSession, seats: OfferingSeats, free: int) -> N
         after_commit(db, INTEREST_MATCH_JOB)
 
 
+# --- Reserved seats (enrolment.reservations), under the same lock ------------------------------------------
+
+def free_seats(seats: OfferingSeats) -> int:
+    """Seats no one holds: neither a confirmed place nor an organisation's unnamed reservation (may be < 0)."""
+    return seats.capacity - seats.confirmed - seats.reserved
+
+
+def taken_seats(seats: OfferingSeats) -> int:
+    """What the catalogue is told is taken: confirmed places and reserved seats, so its free seats are right."""
+    return seats.confirmed + seats.reserved
+
+
+def change_reserved(seats: OfferingSeats, step: int) -> None:
+    """Hold (+) or give back (−) unnamed seats on the locked row; the catalogue's counts change with them."""
+    seats.reserved += step
+    seats.seats_version += 1
+
+
+def take_reserved_seat(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> StatusChange:
+    """Confirm a new enrolment in one of the row's reserved seats: the seat is already held, so none need be free
+    (even when the school has since lowered the capacity) and the waiting list is passed by."""
+    enrolment.place = seats.next_place
+    seats.next_place += 1
+    seats.reserved -= 1
+    change = set_status(db, seats, enrolment, "confirmed")
+    count_enrolment(change.after, db)
+    return change
+
+
 # --- What the catalogue says ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -157,6 +190,8 @@ class Recorded:
     moved: bool  # sessions or place changed
     newly_cancelled: bool
     newly_held: bool = False  # go or no-go: the school has just decided the course is held
+    # The ids of the sessions that moved (all of them when the place changed): what calendars are sent again.
+    moved_sessions: frozenset[int] = frozenset()
 
 
 def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Recorded:
@@ -170,6 +205,11 @@ def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Reco
     before = _OFFERING_SCHEMA.load(seats.snapshot) if seats.snapshot else None
     moved = before is not None and (_timetable(before) != _timetable(offering)
                                     or before["location"] != offering["location"])
+    moved_sessions = frozenset()
+    if moved:
+        moved_sessions = (frozenset(session["id"] for session in offering["sessions"])
+                          if before["location"] != offering["location"]
+                          else frozenset(item[0] for item in set(_timetable(offering)) - set(_timetable(before))))
     newly_cancelled = offering["status"] == "cancelled" and seats.status != "cancelled"
     newly_held = offering.get("decision") == "held" and (before or {}).get("decision") != "held"
     _record_snapshot(seats, offering, before)
@@ -179,7 +219,7 @@ def record_offering(db: DbSession, seats: OfferingSeats, offering: dict) -> Reco
     seats.provider_id = offering["provider_id"]
     seats.catalogue_revision = offering["revision"]
     seats.refreshed_at = utcnow()
-    return Recorded(promote_waiting(db, seats), moved, newly_cancelled, newly_held)
+    return Recorded(promote_waiting(db, seats), moved, newly_cancelled, newly_held, moved_sessions)
 
 
 def _timetable(offering: dict) -> list[tuple]:
