@@ -313,3 +313,43 @@ def interest_offered(db: DbSession, interest, offering: dict) -> None:
             "Pladserne gives efter tur, så vent ikke for længe.")
     add_mail(db, person.email, f"Der er et hold i {offering['module_code']}: {offering['module_title']} hos "
              f"{offering['provider_name']}", body)
+
+
+# --- Reserved seats (enrolment.reservations): HR hears what it holds and what was given back ----------
+
+def reservation_made(db: DbSession, reservation) -> None:
+    offering = _OFFERING_SCHEMA.load(reservation.offering_seats.snapshot)
+    _tell_hr_of_reservation(db, reservation, offering, f"Reserveret: {reservation.seats} pladser på "
+                            f"{offering['module_title']}", [
+        f"I har reserveret {reservation.seats} pladser på {_offering_line(offering)}.",
+        f"Navngiv jeres medarbejdere i pladserne senest {_deadline(offering)}; pladser, der ikke er navngivet "
+        "til den tid, frigives automatisk og går til ventelisten.",
+    ])
+
+
+def reservation_released(db: DbSession, reservation, count: int) -> None:
+    """The deadline passed: the unnamed seats went back, and HR is told how many."""
+    offering = _OFFERING_SCHEMA.load(reservation.offering_seats.snapshot)
+    _tell_hr_of_reservation(db, reservation, offering, f"Frigivet: {count} reserverede pladser på "
+                            f"{offering['module_title']}", [
+        f"Tilmeldingsfristen ({_deadline(offering)}) er overskredet, så {count} unavngivne pladser af jeres "
+        f"reservation på {_offering_line(offering)} er frigivet automatisk.",
+        f"{reservation.named} af de {reservation.seats} reserverede pladser blev navngivet og er bekræftet.",
+    ])
+
+
+def _tell_hr_of_reservation(db: DbSession, reservation, offering: dict, subject: str, lines: list[str]) -> None:
+    body = "\n".join([f"Hej HR i {reservation.organisation.name}", "", *lines, "",
+                      f"Se reservationerne: {absolute_url('/hr/reservationer')}"])
+    for address in hr_addresses(db, reservation.organisation_id):
+        add_mail(db, address, subject, body)
+
+
+def _offering_line(offering: dict) -> str:
+    return (f"{offering['module_title']} ({offering['module_code']}) hos {offering['provider_name']}, "
+            f"{place_text(offering['location'])}, {_when_day(offering)} (udbud {offering['id']})")
+
+
+def _deadline(offering: dict) -> str:
+    day = offering["enrolment_deadline"]
+    return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"

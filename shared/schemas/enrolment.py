@@ -315,3 +315,42 @@ class DemandSchema(ContractSchema):
 
 class DemandListSchema(ContractSchema):
     items = fields.List(fields.Nested(DemandSchema))
+
+
+# --- Reserved seats (enrolment.reservations) --------------------------------------------------------
+
+MAX_RESERVED_SEATS = 1000
+
+
+class ReservationCreateSchema(Schema):
+    seats = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_RESERVED_SEATS),
+                           metadata={"description": "Unnamed seats to hold; refused (409) if fewer are free"})
+    organisation = Text(max_length=40, metadata={"description": "Defaults to the HR token's organisation"})
+
+
+class ReservationNameSchema(Schema):
+    participant = fields.Nested(ParticipantInputSchema, required=True)
+
+
+class ReservationReleaseSchema(Schema):
+    seats = fields.Integer(strict=True, allow_none=True, load_default=None,
+                           validate=validate.Range(min=1, max=MAX_RESERVED_SEATS),
+                           metadata={"description": "How many unnamed seats to give back; all if left out"})
+
+
+class ReservationQuerySchema(Schema):
+    offering_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    organisation = Text(max_length=40, metadata={"description": "Administrators only"})
+
+
+class ReservationSchema(ContractSchema):
+    id = fields.Integer()
+    offering_id = fields.Integer()
+    organisation = fields.String(attribute="organisation_key")
+    seats = fields.Integer(metadata={"description": "Reserved in all"})
+    named = fields.Integer(metadata={"description": "Named into: confirmed enrolments"})
+    released = fields.Integer(metadata={"description": "Given back, by HR or at the enrolment deadline"})
+    unnamed = fields.Integer(metadata={"description": "Still held and not named; counted as taken"})
+    created_at = LocalDateTime()
+    created_by = fields.String()
+    released_at = LocalDateTime(allow_none=True, metadata={"description": "When the last unnamed seat was released"})
