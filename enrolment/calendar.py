@@ -1,7 +1,12 @@
 """Leaders' and HR's calendars: which events a feed holds, with what status and SEQUENCE.
 
 - A confirmed place is CONFIRMED. A place on the waiting list or waiting for HR's approval is
-  TENTATIVE, titled "Foreløbig: …", so the dates are held but plainly not settled.
+  TENTATIVE, titled "Venteliste nr. 3: …" or "Afventer godkendelse: …", so the dates are held but
+  plainly not settled. A promotion makes the same events (same UIDs) CONFIRMED with a higher SEQUENCE.
+- A place handed over to a colleague (enrolments.substitute_participant) leaves its former holder an
+  ended place of their own (ended_by "handed_over"), so their feed shows the events as CANCELLED
+  like any other ended place, instead of letting them vanish. HR's feed shows the place once, under
+  whoever holds it now.
 - A cancelled or rejected place, or a cancelled offering, stays as CANCELLED for 30 days after
   it changed, then leaves the feed; sessions a school removed likewise.
 - SEQUENCE is the offering's revision in the catalogue (it grows with every change a school
@@ -18,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from enrolment.models import STATUS_LABELS, Enrolment, OfferingSeats
+from enrolment.models import ACTIVE_STATUSES, STATUS_LABELS, Enrolment, OfferingSeats
 from shared.calendar import CalendarEvent, render_calendar
 from shared.course_events import offering_events
 from shared.schemas import OfferingSchema
@@ -44,29 +49,38 @@ class Feed:
 
 
 def participant_feed(name: str, enrolments: list[Enrolment], now: datetime) -> Feed:
-    """A leader's feed, named after them: one place per offering, the latest (`enrolments` by id)."""
+    """A leader's feed, named after them: one place per offering, the active one or else the latest (`enrolments`
+    by id). The active one need not be the latest: a place handed back to someone keeps its id, older than the
+    ended place their first handing over left them."""
     offerings = _offerings(enrolments)
-    events = [event for places in _by_offering(enrolments).values()
-              for event in _place_events(offerings[places[-1].offering_id], places[-1], now, earlier=places[:-1])]
+    events = []
+    for places in _by_offering(enrolments).values():
+        shown = next((place for place in places if place.status in ACTIVE_STATUSES), places[-1])
+        events += _place_events(offerings[shown.offering_id], shown, now,
+                                earlier=[place for place in places if place is not shown])
     return _feed(events, name, offerings, enrolments, now)
 
 
 def organisation_feed(name: str, enrolments: list[Enrolment], now: datetime) -> Feed:
     """HR's view: one event per session of each offering its people attend, naming them."""
+    enrolments = [enrolment for enrolment in enrolments if not is_handed_over(enrolment)]
     offerings = _offerings(enrolments)
     events = [event for offering_id, group in _by_offering(enrolments).items()
               for event in _group_events(offerings[offering_id], group, now)]
     return _feed(events, name, offerings, enrolments, now)
 
 
-def enrolment_events(enrolment: Enrolment, now: datetime, *, earlier: list[Enrolment] = (),
-                     handed_over: bool = False) -> list[CalendarEvent]:
+def enrolment_events(enrolment: Enrolment, now: datetime, *, earlier: list[Enrolment] = ()) -> list[CalendarEvent]:
     """The events of one person's place, or none once a cancellation is older than 30 days.
 
-    `earlier`: the person's previous places in the same offering. `handed_over`: the events as the
-    person who gave the place to someone else must now see them.
+    `earlier`: the person's previous places in the same offering.
     """
-    return _place_events(_offering(enrolment.seats), enrolment, now, earlier=earlier, handed_over=handed_over)
+    return _place_events(_offering(enrolment.seats), enrolment, now, earlier=earlier)
+
+
+def is_handed_over(enrolment: Enrolment) -> bool:
+    """The ended place a former holder keeps after handing the place over: theirs to see, not HR's to count."""
+    return enrolment.status == "cancelled" and enrolment.ended_by == "handed_over"
 
 
 def _by_offering(enrolments: list[Enrolment]) -> dict[int, list[Enrolment]]:
@@ -76,17 +90,32 @@ def _by_offering(enrolments: list[Enrolment]) -> dict[int, list[Enrolment]]:
     return by_offering
 
 
-def _place_events(offering: dict, enrolment: Enrolment, now: datetime, *, earlier: list[Enrolment] = (),
-                  handed_over: bool = False) -> list[CalendarEvent]:
+def _place_events(offering: dict, enrolment: Enrolment, now: datetime, *,
+                  earlier: list[Enrolment] = ()) -> list[CalendarEvent]:
     """`earlier`: the person's previous places in the same offering (cancelled, then enrolled again).
     The events are the same sessions (same UIDs), so SEQUENCE counts on from theirs."""
-    status = "CANCELLED" if handed_over else _status(offering, enrolment.status)
+    status = _status(offering, enrolment.status)
+    prefix = None
+    if status == "TENTATIVE" and enrolment.status == "waitlisted" and enrolment.waitlist_position:
+        prefix = f"Venteliste nr. {enrolment.waitlist_position}: "
+    elif status == "TENTATIVE" and enrolment.status == "pending_approval":
+        prefix = "Afventer godkendelse: "
     last_modified = max(enrolment.updated_at, offering["updated_at"])
     if status == "CANCELLED" and now - _cancelled_at(offering, enrolment) > KEEP_CANCELLED:
         return []
     sequence = offering["revision"] + enrolment.calendar_sequence + sum(e.calendar_sequence + 1 for e in earlier)
     return offering_events(offering, status=status, sequence=sequence, last_modified=last_modified,
-                           note=NOTES.get(enrolment.status), removed_sessions=_recently_removed(enrolment.seats, now))
+                           note=_note(enrolment), removed_sessions=_recently_removed(enrolment.seats, now),
+                           prefix=prefix)
+
+
+def _note(enrolment: Enrolment) -> str | None:
+    if is_handed_over(enrolment):
+        return "Din plads er givet videre til en kollega."
+    if enrolment.status == "waitlisted" and enrolment.waitlist_position:
+        return f"Du står på venteliste som nr. {enrolment.waitlist_position} til dette kursus. Vi skriver, " \
+               "hvis du får en plads."
+    return NOTES.get(enrolment.status)
 
 
 def _group_events(offering: dict, enrolments: list[Enrolment], now: datetime) -> list[CalendarEvent]:

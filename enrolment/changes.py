@@ -34,7 +34,7 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
         changes += [seats.set_status(db, offering_seats, enrolment, "cancelled", ended_by="school")
                     for enrolment in active]
     elif recorded.moved:
-        notices.offering_moved(db, active)
+        notices.offering_moved(db, active, set(recorded.moved_sessions))
     if recorded.newly_held and not recorded.newly_cancelled:
         notices.course_held(db, [enrolment for enrolment in active if enrolment.status == "confirmed"])
     notices.status_changed(db, changes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 
@@ -185,20 +185,38 @@ def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, parti
     """Another person from the same organisation takes over the seat, or the place in line."""
     _require_not_approver(actor)
     enrolment = get_enrolment(db, actor, enrolment_id)
-    seats.lock_enrolment(db, enrolment)
+    offering_seats = seats.lock_enrolment(db, enrolment)
     if enrolment.status not in ACTIVE_STATUSES:
         raise Conflict("Kun en aktiv tilmelding kan overdrages.")
     person = participant_for(db, enrolment.organisation, participant["name"], participant["email"])
     if person.id != enrolment.participant_id:
         _require_not_enrolled(db, enrolment.offering_id, person)
         previous = enrolment.participant
+        ended = _ended_place_of_former_holder(db, offering_seats, enrolment)
         enrolment.participant = person
         enrolment.calendar_sequence += 1
         enrolment.updated_at = utcnow()
-        notices.place_handed_over(db, enrolment, previous)
+        notices.place_handed_over(db, enrolment, ended)
         audit.record(db, "enrolment.substituted", "enrolment", enrolment.id, tenant_id=enrolment.organisation_id,
                      changes={"participant": [previous.name, person.name]})
     return enrolment
+
+
+def _ended_place_of_former_holder(db: DbSession, offering_seats: OfferingSeats, enrolment: Enrolment) -> Enrolment:
+    """What the former holder keeps of a place handed over: an ended place of their own, pointing to the place.
+
+    The place itself (its id, seat and place in line) goes on with the newcomer, as the API promises;
+    the former holder's calendar shows this one as CANCELLED (enrolment.calendar), with a SEQUENCE
+    above the one their events had, instead of the events vanishing. It counts no seat (set_status
+    counts neither "cancelled" nor a new place). Under the offering's lock, like the handing over.
+    """
+    ended = Enrolment(offering_id=enrolment.offering_id, seats=offering_seats, participant=enrolment.participant,
+                      organisation=enrolment.organisation, source=enrolment.source, status=None,
+                      calendar_sequence=enrolment.calendar_sequence + 1, moved_to_id=enrolment.id)
+    db.add(ended)
+    seats.set_status(db, offering_seats, ended, "cancelled", ended_by="handed_over")
+    db.flush()
+    return ended
 
 
 ORGANISATION_ROLES = (Role.HR, Role.APPROVER)
@@ -230,8 +248,10 @@ def enrolments_query(actor: Actor, filters: EnrolmentFilters) -> Select:
     """The enrolments the caller may see: HR its own organisation's, an administrator all (or one's)."""
     if actor.role not in (*ORGANISATION_ROLES, Role.ADMIN):
         raise Forbidden("Kun HR og administratorer kan se tilmeldinger.")
-    # A request nobody has confirmed is in no one's queue (enrolment.leader_requests).
+    # A request nobody has confirmed is in no one's queue (enrolment.leader_requests); the ended place a former
+    # holder keeps after a handing over is theirs, for their calendar: the place is listed once, under its holder.
     statement = (select(Enrolment).join(Enrolment.organisation).where(Enrolment.status != "unconfirmed")
+                 .where(or_(Enrolment.ended_by.is_(None), Enrolment.ended_by != "handed_over"))
                  .options(joinedload(Enrolment.participant), joinedload(Enrolment.organisation))
                  .order_by(Enrolment.offering_id, Enrolment.id))
     if actor.role in ORGANISATION_ROLES:

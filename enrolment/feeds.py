@@ -24,9 +24,10 @@ from shared.errors import NotFound
 # Every value a feed's bytes are made of, apart from the offering's JSON (snapshot, removed_sessions),
 # which seats.record_offering, the only code that writes it, writes together with refreshed_at and
 # catalogue_revision. With the owner's name and the time (calendar.Feed.valid_until), that is all.
+# The position in line is in the title ("Venteliste nr. 3") and moves when someone ahead leaves the line.
 FINGERPRINT = (Enrolment.id, Enrolment.offering_id, Enrolment.status, Enrolment.calendar_sequence,
-               Enrolment.updated_at, Participant.name, OfferingSeats.catalogue_revision, OfferingSeats.refreshed_at,
-               OfferingSeats.status)
+               Enrolment.updated_at, Enrolment.waitlist_position, Participant.name, OfferingSeats.catalogue_revision,
+               OfferingSeats.refreshed_at, OfferingSeats.status)
 
 # A request nobody has confirmed yet is no one's course (enrolment.leader_requests).
 SHOWN_IN_CALENDARS = Enrolment.status != "unconfirmed"

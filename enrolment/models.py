@@ -34,8 +34,9 @@ STATUS_LABELS = {
 }
 
 # Who ended a cancelled place: the school (it cancelled the offering), the organisation's HR, the
-# participant themselves ("meld fra"), or a move to another offering.
-ENDED_BY = ("school", "organisation", "participant", "move")
+# participant themselves ("meld fra"), a move to another offering, or HR handing the place to a colleague
+# (the former holder's own ended place, enrolments.substitute_participant; moved_to_id is the place).
+ENDED_BY = ("school", "organisation", "participant", "move", "handed_over")
 
 
 class Organisation(db.Model):

@@ -22,7 +22,7 @@ from enrolment import calendar
 from enrolment.models import ACCOUNTS, STATUS_LABELS, Enrolment, HrUser, Participant
 from enrolment.outbox import add_mail
 from enrolment.seats import StatusChange
-from shared.calendar import render_calendar
+from shared.calendar import render_calendar, session_uid
 from shared.clock import COPENHAGEN
 from shared.course_events import place_text
 from shared.db import utcnow
@@ -64,11 +64,11 @@ def _status_mail(db: DbSession, enrolment: Enrolment, before: str | None, now: d
     elif status == "waitlisted":
         text = f"Kurset er fuldt, så du står på venteliste som nr. {enrolment.waitlist_position}. Vi skriver, " \
                f"hvis du får en plads."
-        send(db, enrolment, offering, f"Du er på venteliste: {title}", text, None, now, earlier=earlier)
+        send(db, enrolment, offering, f"Du er på venteliste: {title}", text, "REQUEST", now, earlier=earlier)
     elif status == "pending_approval":
         send(db, enrolment, offering, f"Din anmodning er modtaget: {title}",
              "Din anmodning om en plads venter på godkendelse fra HR i din organisation. Du får besked, "
-             "når den er behandlet.", None, now, earlier=earlier)
+             "når den er behandlet.", "REQUEST", now, earlier=earlier)
     elif status == "rejected":
         send(db, enrolment, offering, f"Ingen plads: {title}", "HR har afvist din anmodning om en plads.",
              "CANCEL", now, earlier=earlier)
@@ -106,44 +106,52 @@ def confirm_request(db: DbSession, enrolment: Enrolment, token: str, expires: da
          f"så sker der ingenting.", None, utcnow())
 
 
-def offering_moved(db: DbSession, enrolments: list[Enrolment]) -> None:
-    """A school moved sessions or changed the place: everyone holding or waiting for a place hears of it."""
+def offering_moved(db: DbSession, enrolments: list[Enrolment], sessions: set[int] | None = None) -> None:
+    """A school moved sessions or changed the place: everyone holding or waiting for a place hears of it.
+
+    `sessions`: the ids of the sessions that moved (None: all, as when the place changed); only
+    those are sent again, so a calendar does not see untouched days as changed.
+    """
     now = utcnow()
     for enrolment in enrolments:
         offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
         title = f"{offering['module_title']} hos {offering['provider_name']}"
         send(db, enrolment, offering, f"Ændret tid eller sted: {title}",
              "Skolen har ændret kursets tider eller sted. Se de nye tider herunder; din kalender opdateres.",
-             "REQUEST", now)
+             "REQUEST", now, sessions=sessions)
 
 
-def place_handed_over(db: DbSession, enrolment: Enrolment, previous: Participant) -> None:
-    """HR gave a place to someone else: the newcomer is welcomed, the previous holder's events cancelled."""
+def place_handed_over(db: DbSession, enrolment: Enrolment, ended: Enrolment) -> None:
+    """HR gave a place to someone else: the newcomer is welcomed, the previous holder's events cancelled.
+
+    `ended` is the ended place the previous holder keeps (enrolments.substitute_participant): its
+    events are the ones their calendar now shows, CANCELLED with a higher SEQUENCE.
+    """
     now = utcnow()
     offering = _OFFERING_SCHEMA.load(enrolment.seats.snapshot)
     title = f"{offering['module_title']} hos {offering['provider_name']}"
     send(db, enrolment, offering, f"Du har overtaget en plads: {title}",
-         f"HR har givet dig pladsen ({STATUS_LABELS[enrolment.status].lower()}).",
-         "REQUEST" if enrolment.status == "confirmed" else None, now)
-    send(db, enrolment, offering, f"Afmeldt: {title}", "HR har givet din plads til en kollega.", "CANCEL", now,
-         participant=previous)
+         f"HR har givet dig pladsen ({STATUS_LABELS[enrolment.status].lower()}).", "REQUEST", now)
+    send(db, ended, offering, f"Afmeldt: {title}", "HR har givet din plads til en kollega.", "CANCEL", now)
 
 
 def send(db: DbSession, enrolment: Enrolment, offering: dict, subject: str, text: str, method: str | None,
-         now: datetime, *, participant: Participant | None = None, earlier: list[Enrolment] | None = None) -> None:
-    """The mail to the place's holder (or to `participant`, who held it before), and with a method one
-    iTIP message per session.
+         now: datetime, *, earlier: list[Enrolment] | None = None, sessions: set[int] | None = None) -> None:
+    """The mail to the place's holder, and with a method one iTIP message per session (`sessions`: only
+    those, by session id).
 
     Outlook reads only the first event of an iTIP message, so a course of three days is sent as
     the main mail with the first day's event and one short mail for each further day.
     """
-    handed_over = participant is not None
-    participant = participant or enrolment.participant
+    participant = enrolment.participant
     if method and earlier is None:
         earlier = _earlier_places(db, participant, enrolment)
-    events = calendar.enrolment_events(enrolment, now, earlier=earlier, handed_over=handed_over) if method else []
+    events = calendar.enrolment_events(enrolment, now, earlier=earlier) if method else []
     if method == "REQUEST":
         events = [day for day in events if day.status != "CANCELLED"]
+    if sessions is not None:
+        uids = {session_uid(session) for session in sessions}
+        events = [day for day in events if day.uid in uids]
     attachments = [render_calendar([event], method=method, organizer_email=offering["contact_email"],
                                    attendee_email=participant.email) for event in events]
     body = "\n".join([
@@ -292,28 +300,6 @@ def _when_day(offering: dict) -> str:
     start = offering["starts_at"].astimezone(COPENHAGEN)
     return f"{start.day}. {MONTHS[start.month - 1]} {start.year}"
 
-# --- Interest lists (enrolment.interests) --------------------------------------------------------------
-
-def interest_offered(db: DbSession, interest, offering: dict) -> None:
-    """Someone on a module's interest list hears of a hold with a free seat: where and when, and how to ask."""
-    person = interest.participant
-    location = offering["location"]
-    request_link = absolute_url(f"/anmod/{offering['id']}")
-    my_courses = absolute_url(f"/mine-kurser/{person.page_token}")
-    before = f" og starter inden {interest.before.day}. {MONTHS[interest.before.month - 1]}" if interest.before else ""
-    body = (f"Hej {person.name}\n\n"
-            f"Du står på interesselisten for {offering['module_code']}, og der er nu et hold med ledige pladser, "
-            f"som passer til dine ønsker{before}:\n\n"
-            f"{offering['module_title']} hos {offering['provider_name']}\n"
-            f"Start: {_when_day(offering)}\nSted: {location['name']}, {location['city']} ({location['region']})\n"
-            f"Tilmeldingsfrist: {offering['enrolment_deadline'].day}. "
-            f"{MONTHS[offering['enrolment_deadline'].month - 1]} {offering['enrolment_deadline'].year}\n\n"
-            f"Bed om en plads her:\n{request_link}\n\n"
-            f"Dine kurser og interesser:\n{my_courses}\n\n"
-            "Pladserne gives efter tur, så vent ikke for længe.")
-    add_mail(db, person.email, f"Der er et hold i {offering['module_code']}: {offering['module_title']} hos "
-             f"{offering['provider_name']}", body)
-
 
 # --- Reserved seats (enrolment.reservations): HR hears what it holds and what was given back ----------
 
@@ -353,3 +339,26 @@ def _offering_line(offering: dict) -> str:
 def _deadline(offering: dict) -> str:
     day = offering["enrolment_deadline"]
     return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+
+
+# --- Interest lists (enrolment.interests) --------------------------------------------------------------
+
+def interest_offered(db: DbSession, interest, offering: dict) -> None:
+    """Someone on a module's interest list hears of a hold with a free seat: where and when, and how to ask."""
+    person = interest.participant
+    location = offering["location"]
+    request_link = absolute_url(f"/anmod/{offering['id']}")
+    my_courses = absolute_url(f"/mine-kurser/{person.page_token}")
+    before = f" og starter inden {interest.before.day}. {MONTHS[interest.before.month - 1]}" if interest.before else ""
+    body = (f"Hej {person.name}\n\n"
+            f"Du står på interesselisten for {offering['module_code']}, og der er nu et hold med ledige pladser, "
+            f"som passer til dine ønsker{before}:\n\n"
+            f"{offering['module_title']} hos {offering['provider_name']}\n"
+            f"Start: {_when_day(offering)}\nSted: {location['name']}, {location['city']} ({location['region']})\n"
+            f"Tilmeldingsfrist: {offering['enrolment_deadline'].day}. "
+            f"{MONTHS[offering['enrolment_deadline'].month - 1]} {offering['enrolment_deadline'].year}\n\n"
+            f"Bed om en plads her:\n{request_link}\n\n"
+            f"Dine kurser og interesser:\n{my_courses}\n\n"
+            "Pladserne gives efter tur, så vent ikke for længe.")
+    add_mail(db, person.email, f"Der er et hold i {offering['module_code']}: {offering['module_title']} hos "
+             f"{offering['provider_name']}", body)

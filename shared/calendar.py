@@ -30,7 +30,9 @@ The choices, each made because a calendar program in use gets the alternative wr
 - E-mail attachments are iTIP messages: METHOD:REQUEST or METHOD:CANCEL with the ORGANIZER and
   the leader as ATTENDEE. The leader enrolled themselves, so they are PARTSTAT=ACCEPTED with
   RSVP=FALSE: no reply is expected and the programs offer no "accept/decline" that would mail the
-  organizer. A CANCEL carries only CANCELLED events, a REQUEST no CANCELLED one. RFC 6047 allows several
+  organizer. A TENTATIVE event (a place on the waiting list or waiting for approval) says
+  PARTSTAT=TENTATIVE: the leader holds no seat yet, and the message must not say they accepted one.
+  A CANCEL carries only CANCELLED events, a REQUEST no CANCELLED one. RFC 6047 allows several
   events in one message, and this module writes them, but Outlook acts on the first VEVENT only
   ([MS-STANOICAL] 2.2.175) and Thunderbird and sabre/vobject expect a single UID: for every
   session to reach every program, send one message per session. The sender must also put the
@@ -55,6 +57,9 @@ from icalendar.prop import vDuration, vGeo
 PRODID = "-//glu-courses//GLU kurser//DA"
 STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
 METHODS = ("REQUEST", "CANCEL")
+# What the attendee's own answer is said to be: a place on the waiting list or waiting for approval
+# is not one they hold, so its invitation does not claim they accepted it.
+PARTSTAT = {"CONFIRMED": "ACCEPTED", "TENTATIVE": "TENTATIVE", "CANCELLED": "ACCEPTED"}
 
 GOOGLE_CALENDAR_URL = "https://calendar.google.com/calendar/render"
 OUTLOOK_CALENDAR_URL = "https://outlook.office.com/calendar/0/deeplink/compose"
@@ -198,7 +203,7 @@ def _vevent(event: CalendarEvent, method: str | None, organizer_email: str | Non
         vevent.add("ATTENDEE", f"mailto:{attendee_email}", parameters={
             "CUTYPE": "INDIVIDUAL",
             "ROLE": "REQ-PARTICIPANT",
-            "PARTSTAT": "ACCEPTED",
+            "PARTSTAT": PARTSTAT[event.status],
             "RSVP": "FALSE",
         })
     return vevent

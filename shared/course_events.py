@@ -15,15 +15,19 @@ STATUS_PREFIX = {"CONFIRMED": "", "TENTATIVE": "Foreløbig: ", "CANCELLED": "AFL
 
 
 def offering_events(offering: dict, *, status: str, sequence: int, last_modified: datetime,
-                    note: str | None = None, removed_sessions: list[dict] = ()) -> list[CalendarEvent]:
+                    note: str | None = None, removed_sessions: list[dict] = (),
+                    prefix: str | None = None) -> list[CalendarEvent]:
     """One event per session of `offering` (OfferingSchema loaded: attribute names, datetimes).
+
+    `prefix` replaces the status's own start of the title ("Foreløbig: ") with one that says more
+    ("Venteliste nr. 3: ").
 
     `removed_sessions` ({id, starts_at, ends_at, removed_at}) are sessions the school took out;
     they appear as cancelled so calendars drop them visibly.
     """
     summary = f"{offering['module_title']} ({offering['module_code']})"
     events = [
-        _event(offering, session, status, sequence, last_modified, summary, note)
+        _event(offering, session, status, sequence, last_modified, summary, note, prefix)
         for session in offering["sessions"]
     ]
     events += [
@@ -35,7 +39,7 @@ def offering_events(offering: dict, *, status: str, sequence: int, last_modified
 
 
 def _event(offering: dict, session: dict, status: str, sequence: int, last_modified: datetime, summary: str,
-           note: str | None) -> CalendarEvent:
+           note: str | None, prefix: str | None = None) -> CalendarEvent:
     location = offering["location"]
     return CalendarEvent(
         uid=session_uid(session["id"]),
@@ -43,7 +47,7 @@ def _event(offering: dict, session: dict, status: str, sequence: int, last_modif
         status=status,
         starts_at=session["starts_at"],
         ends_at=session["ends_at"],
-        summary=STATUS_PREFIX[status] + summary,
+        summary=(STATUS_PREFIX[status] if prefix is None else prefix) + summary,
         description=_description(offering, note),
         location=place_text(location),
         latitude=location.get("latitude"),
