@@ -246,7 +246,8 @@ def match_interests(db: DbSession, today: date) -> int:
         offering_id for offering_id, snapshot in db.execute(
             select(OfferingSeats.offering_id, OfferingSeats.snapshot)
             .where(OfferingSeats.status == "published", OfferingSeats.enrolment_deadline >= today,
-                   OfferingSeats.confirmed < OfferingSeats.capacity, OfferingSeats.waitlisted == 0)
+                   OfferingSeats.confirmed + OfferingSeats.reserved < OfferingSeats.capacity,
+                   OfferingSeats.waitlisted == 0)
             .order_by(OfferingSeats.offering_id))
         if (snapshot or {}).get("module") in modules]
     db.rollback()
@@ -283,9 +284,9 @@ def expire_interests(db: DbSession, today: date) -> int:
 def match_offering(db: DbSession, offering_seats: OfferingSeats, today: date) -> list[Interest]:
     """Offer a locked offering's free seats to its interest list; the caller holds the lock (seats.lock_offering).
 
-    Read under the lock: the free seats (capacity − confirmed, and only while nobody waits — the
-    waiting list comes first), the interests (again, FOR UPDATE) and who was told already. First
-    registered, first told: an interest HR chose to enrol takes a seat while one is free — a
+    Read under the lock: the free seats (seats.free_seats: capacity − confirmed − reserved, and only
+    while nobody waits — the waiting list comes first), the interests (again, FOR UPDATE) and who
+    was told already. First registered, first told: an interest HR chose to enrol takes a seat while one is free — a
     request waiting for approval where the organisation approves requests, which holds none but
     is still counted, so approvals cannot outnumber the seats — and ends as fulfilled; the
     others are told once. An interest to enrol that finds no free seat is neither told nor
@@ -295,7 +296,7 @@ def match_offering(db: DbSession, offering_seats: OfferingSeats, today: date) ->
             or today > offering_seats.enrolment_deadline:
         return []
     offering = _OFFERING_SCHEMA.load(offering_seats.snapshot)
-    free = offering_seats.capacity - offering_seats.confirmed if offering_seats.waitlisted == 0 else 0
+    free = seats.free_seats(offering_seats) if offering_seats.waitlisted == 0 else 0
     if free <= 0:
         return []
     first_day = offering["starts_at"].astimezone(COPENHAGEN).date()
