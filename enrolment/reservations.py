@@ -30,7 +30,7 @@ from enrolment.organisations import find_or_add_participant, organisation_in_sco
 from shared import audit
 from shared.auth import Actor, Role
 from shared.db import MAX_ID, utcnow
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.schemas import OfferingSchema
 from shared.transaction import commit, rollback
 
@@ -50,7 +50,8 @@ def reserve_seats(db: DbSession, actor: Actor, catalogue: CatalogueClient, offer
     # Under the lock: no enrolment, promotion or other reservation can take a seat between this check and the hold.
     free = seats.free_seats(offering_seats)
     if count > free:
-        raise Conflict(f"Der er kun {max(free, 0)} ledige pladser; der er ikke reserveret nogen.")
+        message = f"Der er kun {max(free, 0)} ledige pladser; der er ikke reserveret nogen."
+        raise Conflict(message, [FieldError("/seats", message)])
     reservation = Reservation(offering_id=offering_id, offering_seats=offering_seats, organisation=organisation,
                               seats=count, named=0, released=0, created_by=audit.actor_of_request().name)
     db.add(reservation)

@@ -364,3 +364,65 @@ def test_the_deadline_job_leaves_fully_named_and_current_reservations_alone(app,
     assert released == 0
     assert seat_row(app, course) == (1, 0, 0)
     assert seat_row(app, later) == (0, 2, 0)
+
+
+# --- HR's page /hr/reservationer -----------------------------------------------------------------------
+
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_hr_reserves_names_and_releases_on_its_page(app, client, course, enrol, viborg):
+    from tests.enrolment.test_pages import post_form, sign_in
+
+    sign_in(client, "hr", organisation=viborg)
+    listed = client.get("/hr/reservationer")
+    assert listed.status_code == 200
+    assert "Reserverede pladser" in page_text(client.get("/hr"))  # in HR's navigation
+
+    reserved = post_form(client, "/hr/reservationer", {"handling": "reserver", "udbud": str(course["id"]),
+                                                       "pladser": "3"}, follow_redirects=True)
+    assert "3 pladser er reserveret" in page_text(reserved)
+    with app.app_context():
+        reservation_id = db.session.scalar(select(Reservation.id))
+        db.session.remove()
+    named = post_form(client, "/hr/reservationer", {"handling": "navngiv", "reservation": str(reservation_id),
+                                                    f"navn-{reservation_id}": "Anne Holm",
+                                                    f"email-{reservation_id}": "anne@viborg.example"},
+                      follow_redirects=True)
+    assert "Anne Holm har fået en af de reserverede pladser" in page_text(named)
+    enrol(course, "Bent")
+    waiting = enrol(course, "Carla").get_json()
+    released = post_form(client, "/hr/reservationer", {"handling": "frigiv", "reservation": str(reservation_id),
+                                                       f"frigiv-{reservation_id}": "1"}, follow_redirects=True)
+    assert "ventelisten er rykket op" in page_text(released)
+    assert stored_counts(app, course["id"]) == {"confirmed": 3}
+    assert waiting["status"] == "waitlisted"
+    assert seat_row(app, course) == (3, 1, 0)
+
+
+def test_the_page_shows_refusals_beside_the_field_and_keeps_the_values(app, client, course, viborg):
+    from tests.enrolment.test_pages import post_form, sign_in
+
+    sign_in(client, "hr", organisation=viborg)
+
+    too_many = post_form(client, "/hr/reservationer", {"handling": "reserver", "udbud": str(course["id"]),
+                                                       "pladser": "5"})
+    no_number = post_form(client, "/hr/reservationer", {"handling": "reserver", "udbud": "tolv", "pladser": "2"})
+
+    assert too_many.status_code == 409
+    assert 'id="pladser-error"><span class="visually-hidden">Fejl: </span>Der er kun 4 ledige pladser' in (
+        page_text(too_many))
+    assert f'value="{course["id"]}"' in page_text(too_many) and 'value="5"' in page_text(too_many)
+    assert no_number.status_code == 422
+    assert 'id="udbud-error"><span class="visually-hidden">Fejl: </span>Skriv udbuddets nummer' in page_text(no_number)
+    assert 'value="tolv"' in page_text(no_number)
+    assert reservations_in(app) == 0
+
+
+def test_an_approver_cannot_open_the_reservations_page(client, viborg):
+    from tests.enrolment.test_pages import sign_in
+
+    sign_in(client, "approver", organisation=viborg)
+
+    assert client.get("/hr/reservationer").status_code == 403
