@@ -8,11 +8,13 @@
 - /hr/tilmeld               enrol many: a dry run first, then for real
 - /hr/eksport.csv           the organisation's enrolments for Excel
 - …/andre-hold, …/flyt      a place's alternatives and moving it (enrolment.pages.moves)
+- /hr/interesse, …/interesse interest lists: HR's and the leader's own on "Mine kurser" (enrolment.pages.interests)
 - /hr/reservationer         reserved seats: reserve, name people into them, release (enrolment.pages.reservations)
 """
 
 from flask import render_template
 
+import enrolment.pages.interests  # noqa: F401 (/hr/interesse and the form on "Mine kurser")
 import enrolment.pages.reservations  # noqa: F401 (/hr/reservationer: HR's reserved seats)
 from enrolment.pages import batch, hr, leader, moves  # noqa: F401 (their routes register on the blueprint)
 from enrolment.pages.common import blp

@@ -242,3 +242,85 @@ def test_an_interest_past_its_date_expires(app, register):
     with app.app_context():
         interests.match_interests(db.session, copenhagen_today() + timedelta(days=10))
     assert interest_row(app, interest["id"]).end_reason == "expired"
+
+
+# --- Pages ------------------------------------------------------------------------------------------------
+
+def page_token(app, email: str) -> str:
+    with app.app_context():
+        return db.session.scalar(select(Participant.page_token).where(Participant.email_key == email))
+
+
+@pytest.fixture
+def leader(app, enrol, make_offering, school, viborg):
+    """Anne, with a place on a GLU-1 hold: the link to her "Mine kurser"."""
+    enrol(make_offering(school[0], module="GLU-1", first_day=20), "Anne")
+    return f"/mine-kurser/{page_token(app, 'anne@kommune.example')}"
+
+
+def test_a_leader_asks_to_be_told_on_mine_kurser_and_removes_it(app, client, leader):
+    page = text_of(client.get(leader))
+    assert "Giv mig besked, når der er et hold" in page and 'value="GLU-3"' in page
+    before = (copenhagen_today() + timedelta(days=60)).isoformat()
+    answer = post_form(client, f"{leader}/interesse", {"modul": "GLU-3", "regioner": ["1082"], "foer": before})
+    assert answer.status_code == 303
+    page = text_of(client.get(leader))
+    assert "Du får besked, når der er et hold i GLU-3" in page and "GLU-3 i Midtjylland, start før" in page
+    with app.app_context():
+        interest = db.session.scalars(select(Interest)).one()
+        assert (interest.registered_by, interest.auto_enrol) == ("participant", False)
+    removed = post_form(client, f"{leader}/interesse/{interest.id}/fjern")
+    assert removed.status_code == 303 and "Du får ikke længere besked om GLU-3" in text_of(client.get(leader))
+    assert interest_row(app, interest.id).end_reason == "withdrawn"
+
+
+def test_a_refused_interest_on_mine_kurser_keeps_what_was_typed(client, leader):
+    past = (copenhagen_today() - timedelta(days=1)).isoformat()
+    answer = post_form(client, f"{leader}/interesse", {"modul": "GLU-3", "regioner": ["1082"], "foer": past})
+    assert answer.status_code == 422
+    page = text_of(answer)
+    assert 'id="foer-error"' in page and "Datoen skal ligge efter i dag." in page
+    assert f'value="{past}"' in page and 'value="1082" checked' in page
+    no_region = post_form(client, f"{leader}/interesse", {"modul": "GLU-3"})
+    assert no_region.status_code == 422 and 'id="regioner-error"' in text_of(no_region)
+
+
+def test_someone_elses_interest_cannot_be_removed_through_my_link(app, client, leader, register):
+    bent = register("Bent").get_json()
+    assert post_form(client, f"{leader}/interesse/{bent['id']}/fjern").status_code == 404
+    assert interest_row(app, bent["id"]).ended_at is None
+
+
+def test_hr_puts_staff_on_the_list_with_automatic_enrolment(app, client, viborg):
+    from tests.enrolment.test_pages import sign_in
+
+    sign_in(client, "hr")
+    page = text_of(client.get("/hr/interesse"))
+    assert "Tilmeld automatisk" in page
+    answer = post_form(client, "/hr/interesse", {"navn": "Bent", "email": "bent@kommune.example", "modul": "GLU-3",
+                                                 "regioner": ["1082", "1081"], "automatisk": "ja"})
+    assert answer.status_code == 303, text_of(answer)[:3000]
+    page = text_of(client.get("/hr/interesse"))
+    assert "bent@kommune.example" in page and "Midtjylland, Nordjylland" in page
+    twice = post_form(client, "/hr/interesse", {"navn": "Bent", "email": "bent@kommune.example", "modul": "GLU-3",
+                                                "regioner": ["1082"]})
+    assert twice.status_code == 422 and "står allerede på interesselisten" in text_of(twice)
+    with app.app_context():
+        interest = db.session.scalars(select(Interest)).one()
+        assert (interest.auto_enrol, interest.registered_by) == (True, "hr")
+    assert post_form(client, f"/hr/interesse/{interest.id}/fjern").status_code == 303
+    assert interest_row(app, interest.id).end_reason == "withdrawn"
+
+
+def test_hr_interest_page_needs_sign_in(client, viborg):
+    assert client.get("/hr/interesse").status_code in (302, 303)
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def post_form(client, url: str, data: dict | None = None):
+    from tests.enrolment.test_pages import csrf
+
+    return client.post(url, data={**(data or {}), "csrf_token": csrf(client)}, content_type="multipart/form-data")
