@@ -43,12 +43,26 @@ def enrolments_csv(db: DbSession, actor: Actor, filters: EnrolmentFilters) -> by
     enrolments = list(db.scalars(enrolments_query(actor, filters)).unique())
     return write_csv(ENROLMENT_COLUMNS, (
         (enrolment.id, enrolment.offering_id, enrolment.participant.name, enrolment.participant.email,
-         STATUS_LABELS[enrolment.status], enrolment.waitlist_position,
+         place_status(enrolment, with_position=False), enrolment.waitlist_position,
          enrolment.created_at.astimezone(COPENHAGEN).date().isoformat(),
          COMPLETION_LABELS.get(enrolment.completion or "", ""),
          enrolment.completed_on.isoformat() if enrolment.completed_on else "", enrolment.completion_provider_name or "")
         for enrolment in enrolments
     ))
+
+
+def place_status(enrolment: Enrolment, *, with_position: bool = True) -> str:
+    """How a place's status reads for people (HR's export, "Mine kurser", HR's overview): a cancellation by the
+    school is "Aflyst af skolen" with the school's reason, not "Afmeldt", which is what the person or HR did.
+    `with_position`: "Venteliste nr. 3" (the export has a column of its own for the position)."""
+    if with_position and enrolment.status == "waitlisted" and enrolment.waitlist_position:
+        return f"Venteliste nr. {enrolment.waitlist_position}"
+    if enrolment.status == "cancelled" and enrolment.ended_by == "school":
+        reason = (enrolment.seats.snapshot or {}).get("cancellation_reason")
+        return "Aflyst af skolen" + (f": {reason}" if reason else "")
+    if enrolment.status == "cancelled" and enrolment.ended_by == "handed_over":
+        return "Overdraget til en kollega"
+    return STATUS_LABELS[enrolment.status]
 
 
 # --- A school's participant lists -----------------------------------------------------------------

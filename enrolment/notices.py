@@ -362,3 +362,22 @@ def interest_offered(db: DbSession, interest, offering: dict) -> None:
             "Pladserne gives efter tur, så vent ikke for længe.")
     add_mail(db, person.email, f"Der er et hold i {offering['module_code']}: {offering['module_title']} hos "
              f"{offering['provider_name']}", body)
+
+
+# --- "Send mine links igen" (enrolment.pages.my_links) -------------------------------------------------
+
+def links_requested(db: DbSession, email: str) -> None:
+    """A leader who lost their links asks for them: one mail to the address with the "Mine kurser" and calendar
+    links of every organisation that knows it (a leader may work for two). An unknown address gets nothing,
+    and the page says the same either way, so it tells no one whether an address is known."""
+    people = list(db.scalars(select(Participant).where(Participant.email_key == email.strip().casefold())
+                             .order_by(Participant.id)))
+    if not people:
+        return
+    lines = [f"Hej {people[-1].name}", "", "Du har bedt om dine links til GLU-kurserne igen. Her er de:", ""]
+    for person in people:
+        lines += [f"{person.organisation.name}:",
+                  f"- Mine kurser: {absolute_url(f'/mine-kurser/{person.page_token}')}",
+                  f"- Abonnér på din kalender: {feed_url(person.feed_token)}", ""]
+    lines += ["Linkene er personlige; del dem ikke med andre. Har du ikke bedt om dem, kan du se bort fra mailen."]
+    add_mail(db, people[-1].email, "Dine links til GLU-kurser", "\n".join(lines))

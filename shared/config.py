@@ -27,6 +27,8 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         # The catalogue's pages link to the enrolment service's pages ("Tilmeld mig").
         ENROLMENT_PUBLIC_URL=os.environ.get("ENROLMENT_PUBLIC_URL"),
         CATALOGUE_URL=os.environ.get("CATALOGUE_URL", "http://127.0.0.1:5001"),
+        # The enrolment service's pages link back to the catalogue's (the offering, the search).
+        CATALOGUE_PUBLIC_URL=os.environ.get("CATALOGUE_PUBLIC_URL"),
         ENROLMENT_URL=os.environ.get("ENROLMENT_URL"),
         SMTP_HOST=os.environ.get("SMTP_HOST"),
         SMTP_PORT=int(os.environ.get("SMTP_PORT", "587")),

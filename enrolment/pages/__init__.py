@@ -3,6 +3,7 @@
 - /                         what this service is, and where to go
 - /anmod/<offering id>      "Tilmeld mig": a leader asks for a seat
 - /mine-kurser/<token>      a leader's courses, calendar link and "Meld fra" (the link comes by e-mail)
+- /mine-links               "Send mine links igen": the links by e-mail again (enrolment.pages.my_links)
 - /hr/log-ind, /hr/log-ud   administrators sign in with a token (HR signs in by e-mail link: shared.accounts)
 - /hr                       the organisation's enrolments: approve, reject, cancel, hand over
 - /hr/tilmeld               enrol many: a dry run first, then for real
@@ -16,7 +17,7 @@ from flask import render_template
 
 import enrolment.pages.interests  # noqa: F401 (/hr/interesse and the form on "Mine kurser")
 import enrolment.pages.reservations  # noqa: F401 (/hr/reservationer: HR's reserved seats)
-from enrolment.pages import batch, hr, leader, moves  # noqa: F401 (their routes register on the blueprint)
+from enrolment.pages import batch, hr, leader, moves, my_links  # noqa: F401 (their routes register on the blueprint)
 from enrolment.pages.common import blp
 
 __all__ = ["blp"]

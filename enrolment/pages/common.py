@@ -11,7 +11,8 @@ from datetime import date, datetime
 from flask import Blueprint, Response, current_app
 
 from enrolment.catalogue_client import CatalogueClient
-from enrolment.models import STATUS_LABELS, Enrolment, db
+from enrolment.exports import place_status
+from enrolment.models import Enrolment, db
 from enrolment.notices import MONTHS, WEEKDAYS
 from enrolment.organisations import list_organisations
 from shared.clock import COPENHAGEN
@@ -61,9 +62,7 @@ def offering_from_snapshot(snapshot: dict | None) -> dict | None:
 
 
 def status_text(enrolment: Enrolment) -> str:
-    if enrolment.status == "waitlisted" and enrolment.waitlist_position:
-        return f"Venteliste nr. {enrolment.waitlist_position}"
-    return STATUS_LABELS[enrolment.status]
+    return place_status(enrolment)
 
 
 def danish_date(day: date | datetime) -> str:
@@ -94,6 +93,16 @@ blp.add_app_template_global(session_text, "session_text")
 blp.add_app_template_global(period_text, "period_text")
 blp.add_app_template_global(place_text, "place_text")
 blp.add_app_template_global(status_text, "status_text")
+
+
+def catalogue_link(path: str = "/") -> str:
+    """A page of the catalogue (`/udbud/<id>`, `/soeg`), at its public address (CATALOGUE_PUBLIC_URL), else at the
+    address this service reaches it on."""
+    base = current_app.config.get("CATALOGUE_PUBLIC_URL") or current_app.config["CATALOGUE_URL"]
+    return base.rstrip("/") + path
+
+
+blp.add_app_template_global(catalogue_link, "catalogue_link")
 
 
 def decision_text(offering: dict, confirmed: int) -> str | None:
