@@ -83,6 +83,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(decision_pages.blp)
 
+    # The interest lists' demand in the school's regions, asked of the enrolment service (catalogue.demand_pages).
+    from catalogue import demand_pages
+
+    app.register_blueprint(demand_pages.blp)
+
     from catalogue.cli import register_commands
 
     register_commands(app)

@@ -68,6 +68,11 @@ class EnrolmentClient:
         return self._json(member, "POST", f"/offerings/{offering_id}/messages",
                           json={"subject": subject, "text": text})["recipients"]
 
+    def demand(self, member: SchoolMember, module: str | None = None, region: str | None = None) -> list[dict]:
+        """How many are interested in each module and region (GET /interests/demand): counts, no names."""
+        query = {name: value for name, value in (("module", module), ("region", region)) if value}
+        return self._json(member, "GET", "/interests/demand", params=query)["items"]
+
     def _json(self, member: SchoolMember, method: str, path: str, **kwargs) -> dict:
         response = self._call(member, method, path, **kwargs)
         try:
