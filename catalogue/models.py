@@ -45,10 +45,35 @@ class Module(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
 
     programme: Mapped[Programme] = relationship(back_populates="modules")
+    theme_rows: Mapped[list[ModuleTheme]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def programme_code(self) -> str:
         return self.programme.code
+
+    @property
+    def themes(self) -> list[dict]:
+        """The Kodeks points it works with, in the Kodeks' order: [{"code", "number", "title"}]."""
+        from catalogue.themes import THEMES, in_kodeks_order, theme_number
+
+        return [{"code": code, "number": theme_number(code), "title": THEMES[code]}
+                for code in in_kodeks_order(row.theme for row in self.theme_rows)]
+
+    @property
+    def themes_example(self) -> bool:
+        """The points are the seed's example mapping, not an official one (catalogue.themes)."""
+        return any(row.example for row in self.theme_rows)
+
+
+class ModuleTheme(db.Model):
+    """A point of the Kodeks for god ledelse a module works with (catalogue.themes: the points are fixed there)."""
+
+    __tablename__ = "module_theme"
+
+    module_id: Mapped[int] = mapped_column(ForeignKey("module.id"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+    # Set by the seed's example mapping; an administrator's choice is not an example.
+    example: Mapped[bool] = mapped_column(default=False)
 
 
 class Provider(db.Model):

@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 from catalogue import calendar, offerings, programmes, providers
 from catalogue.models import Location, Module, Offering, Session, db
 from catalogue.search import OfferingFilters, offerings_query
+from catalogue.themes import THEMES
 from shared.auth import ANONYMOUS, Role
 from shared.clock import COPENHAGEN, copenhagen_today
 from shared.course_events import place_text
@@ -41,7 +42,7 @@ blp = Blueprint("catalogue_pages", __name__, template_folder="templates")
 
 PER_PAGE = 20
 UPCOMING_PER_MODULE = 3
-SEARCH_FIELDS = ("q", "module", "region", "municipality", "date_from", "date_to", "language", "has_seats")
+SEARCH_FIELDS = ("q", "module", "region", "municipality", "date_from", "date_to", "language", "has_seats", "theme")
 LANGUAGES = {"da": "Dansk", "en": "Engelsk"}
 # The API's messages name parameters; on the page the field itself is named by its label.
 _PAGE_MESSAGES = {"date_to ligger før date_from.": "Til-datoen ligger før fra-datoen."}
@@ -251,7 +252,7 @@ def search():
 
     return render_template(
         "catalogue/search.html", values=values, errors=errors, result=result, page_url=page_url,
-        modules=programmes.list_modules(db.session), regions=REGIONS,
+        modules=programmes.list_modules(db.session), regions=REGIONS, themes=THEMES,
         selected_region=region_code(values["region"]) if values["region"] else None,
         demo=bool(result and any(offering.demo for offering in result.items)))
 

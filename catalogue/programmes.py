@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from catalogue.models import Module, Programme
+from catalogue.models import Module, ModuleTheme, Programme
 from catalogue.search import index_module
+from catalogue.themes import in_kodeks_order
 from shared import audit
 from shared.db import MAX_ID
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -75,11 +76,30 @@ def create_module(db: DbSession, data: dict) -> Module:
 
 
 def update_module(db: DbSession, module_id: int, changes: dict) -> Module:
+    """Change a module; `themes` (Kodeks point codes, checked by the schema) replaces its points, which from
+    then on are the administrator's, no longer the seed's example."""
     module = get_module(db, module_id)
-    audit.record(db, "module.changed", "module", module.id, tenant_id=None,
-                 changes=audit.changed({name: getattr(module, name) for name in changes}, changes))
+    changes = dict(changes)
+    themes = changes.pop("themes", None)
+    before = {name: getattr(module, name) for name in changes}
+    after = dict(changes)
+    if themes is not None:
+        before["themes"] = [theme["code"] for theme in module.themes]
+        after["themes"] = in_kodeks_order(themes)
+        set_themes(module, themes, example=False)
+    audit.record(db, "module.changed", "module", module.id, tenant_id=None, changes=audit.changed(before, after))
     for name, value in changes.items():
         setattr(module, name, value)
     index_module(module)
     db.flush()
     return module
+
+
+def set_themes(module: Module, codes, *, example: bool) -> None:
+    """The module's Kodeks points become `codes` (known codes; the schema checked them)."""
+    wanted = set(codes)
+    module.theme_rows = [row for row in module.theme_rows if row.theme in wanted]
+    kept = {row.theme for row in module.theme_rows}
+    module.theme_rows += [ModuleTheme(theme=code) for code in in_kodeks_order(wanted - kept)]
+    for row in module.theme_rows:
+        row.example = example

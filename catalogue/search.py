@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from catalogue.models import Location, Module, Offering, Programme, Provider
+from catalogue.models import Location, Module, ModuleTheme, Offering, Programme, Provider
 from shared.auth import Actor, Role
 from shared.errors import Forbidden
 from shared.geography import region_code
@@ -71,6 +71,7 @@ class OfferingFilters:
     language: str | None = None
     status: str | None = None
     has_seats: bool | None = None
+    theme: str | None = None
 
 
 def _start_of_day(day: date) -> datetime:
@@ -133,6 +134,9 @@ def offerings_query(filters: OfferingFilters, actor: Actor) -> Select:
         statement = statement.where(Offering.capacity > Offering.seats_taken)
     elif filters.has_seats is False:
         statement = statement.where(Offering.capacity <= Offering.seats_taken)
+    if filters.theme:
+        statement = statement.where(Offering.module_id.in_(
+            select(ModuleTheme.module_id).where(ModuleTheme.theme == filters.theme)))
     for word in normalise_words(filters.q):
         pattern = _word_pattern(word)
         statement = statement.where(or_(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import Location, Module, Offering, Programme, Provider
 from catalogue.offerings import cancel_offering, create_offering
+from catalogue.programmes import set_themes
 from catalogue.search import index_location, index_module, index_provider
 from shared.auth import Actor, Role
 from shared.schemas import COPENHAGEN
@@ -234,6 +235,20 @@ class PlannedOffering:
     contact_email: str
 
 
+# An EXAMPLE of which points of "Kodeks for god ledelse i kommuner og regioner" each module works with: our
+# reading of the modules' content, not an official link (no source links GLU to the Kodeks). Stored as
+# example rows (ModuleTheme.example), shown as "Eksempel — ikke en officiel kobling" until an
+# administrator sets a module's points; running the seed again never overwrites an administrator's choice.
+EXAMPLE_THEMES = {
+    "GLU-1": ("kodeks-1", "kodeks-2", "kodeks-10"),
+    "GLU-2": ("kodeks-6", "kodeks-9"),
+    "GLU-3": ("kodeks-3", "kodeks-8", "kodeks-10"),
+    "GLU-4": ("kodeks-5", "kodeks-7", "kodeks-8"),
+    "GLU-5": ("kodeks-5", "kodeks-6", "kodeks-9"),
+    "GLU-T": ("kodeks-2", "kodeks-4", "kodeks-11"),
+}
+
+
 def seed_catalogue(db: DbSession, today: date) -> str:
     """Load GLU, the schools and demo offerings planned from `today`; flushes, never commits."""
     rng = random.Random(f"glu-seed-{today.isoformat()}")
@@ -295,6 +310,8 @@ def upsert_module(db: DbSession, programme: Programme, position: int, fields: di
     module.content = list(fields["content"])
     module.target_group = fields["target_group"]
     module.position = position
+    if not module.theme_rows or module.themes_example:
+        set_themes(module, EXAMPLE_THEMES.get(fields["code"], ()), example=True)
     index_module(module)
     return module
 

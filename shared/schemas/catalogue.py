@@ -39,6 +39,33 @@ class ProgrammePatchSchema(Schema):
     description = Text(max_length=5000, multiline=True)
 
 
+# --- The points of "Kodeks for god ledelse i kommuner og regioner" (catalogue.themes) --------------
+# code -> the point, as the Kodeks words it ("God ledelse er, når lederen …"), in the Kodeks' order.
+KODEKS_THEMES = {
+    "kodeks-1": "Påtager sig sit lederskab",
+    "kodeks-2": "Er bevidst om sit ledelsesrum og den politiske kontekst",
+    "kodeks-3": "Har viden om og forståelse for den faglige kontekst",
+    "kodeks-4": "Skaber en organisation, der møder borgeren i øjenhøjde",
+    "kodeks-5": "Kommunikerer klart om politiske og administrative beslutninger",
+    "kodeks-6": "Udøver meningsfuld styring for at skabe bedre resultater",
+    "kodeks-7": "Skaber fællesskab på arbejdspladsen og profilerer arbejdspladsen i omverdenen",
+    "kodeks-8": "Skaber trivsel og et godt arbejdsliv for den enkelte",
+    "kodeks-9": "Skaber rum for refleksion og innovation",
+    "kodeks-10": "Reflekterer over og udvikler sit lederskab",
+    "kodeks-11": "Ser sin organisation som en del af en mangfoldig verden",
+}
+
+
+class ModuleThemeSchema(ContractSchema):
+    code = fields.String(metadata={"description": "kodeks-1 … kodeks-11"})
+    number = fields.Integer()
+    title = fields.String()
+
+
+def _theme(**kwargs):
+    return fields.String(validate=validate.OneOf(tuple(KODEKS_THEMES), error="Ukendt kodekspunkt."), **kwargs)
+
+
 class ModuleSchema(ContractSchema):
     id = fields.Integer()
     code = fields.String()
@@ -49,6 +76,10 @@ class ModuleSchema(ContractSchema):
     target_group = fields.String()
     duration_days = fields.Integer(allow_none=True)
     amu_number = fields.String(allow_none=True)
+    themes = fields.List(fields.Nested(ModuleThemeSchema), metadata={
+        "description": "The points of Kodeks for god ledelse i kommuner og regioner the module works with"})
+    themes_example = fields.Boolean(metadata={
+        "description": "true: the points are an example mapping (the seed's), not an official one"})
 
 
 class ModuleCreateSchema(Schema):
@@ -73,6 +104,8 @@ class ModulePatchSchema(Schema):
     duration_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=60))
     amu_number = Text(allow_none=True, max_length=20, validate_also=validate.Regexp(r"^[0-9A-Za-z-]+$"))
     position = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+    themes = fields.List(_theme(), validate=validate.Length(max=len(KODEKS_THEMES)), metadata={
+        "description": "The Kodeks points (kodeks-1 … kodeks-11) the module works with; replaces the ones it had"})
 
 
 # --- Providers and their locations ----------------------------------------------------------------
@@ -283,6 +316,8 @@ class OfferingQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(OFFERING_STATUSES),
                            metadata={"description": "Default published; drafts only for their school"})
     has_seats = fields.Boolean(metadata={"description": "true: only offerings with a free seat; false: only full ones"})
+    theme = _theme(metadata={"description": "Only modules working with this point of Kodeks for god ledelse "
+                                            "(kodeks-1 … kodeks-11)"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 

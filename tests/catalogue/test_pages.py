@@ -400,7 +400,8 @@ def test_the_enrol_link_goes_to_the_enrolment_service_when_it_is_configured(clie
 
     app.config["ENROLMENT_PUBLIC_URL"] = "https://tilmelding.example"
     parsed = page(client, f"/udbud/{offering['id']}")
-    assert parsed.hrefs("https://tilmelding.example/") == [f"https://tilmelding.example/anmod/{offering['id']}"]
+    assert parsed.hrefs("https://tilmelding.example/") == [f"https://tilmelding.example/anmod/{offering['id']}",
+                                                           f"https://tilmelding.example/hr/tilmeld?udbud={offering['id']}"]
     assert "HR" in parsed.text and "e-mail" in parsed.text
 
     cancel_by_api(client, auth, offering, "Aflyst")
