@@ -278,7 +278,8 @@ def _posted(actor: Actor, offering: Offering | None):
 
 
 def _create(actor: Actor, data: dict, publishing: bool) -> tuple[Offering, str]:
-    offering = offerings.create_offering(db.session, actor, {**data, "status": "published" if publishing else "draft"})
+    offering = offerings.create_offering(db.session, actor, {**data, "status": "published" if publishing else "draft"},
+                                         webhook=webhooks().enabled)
     done = "udgivet" if publishing else "gemt som kladde"
     return offering, f"Udbuddet er {done}: {offering.module.title}, {date_range(offering)}."
 

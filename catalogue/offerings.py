@@ -39,7 +39,8 @@ def get_offering(db: DbSession, actor: Actor, offering_id: int, *, for_update: b
 
 
 def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = False,
-                    audit_action: str = "offering.created", copied_from: int | None = None) -> Offering:
+                    audit_action: str = "offering.created", copied_from: int | None = None,
+                    webhook: bool = False) -> Offering:
     provider_id = data.get("provider_id") or actor.provider_id
     if provider_id is None:
         raise ValidationFailed.field("/provider_id", "Angiv skolen (provider_id).")
@@ -59,9 +60,10 @@ def create_offering(db: DbSession, actor: Actor, data: dict, *, demo: bool = Fal
     positions = set_sessions(offering, data["sessions"])
     check_offering(offering, positions)
     decisions.place_decision_date(offering, data.get("decision_date"))
-    # In the change feed, but no webhook: nobody can have enrolled into an offering before it existed.
-    record_change(db, offering, webhook=False)
+    # In the change feed; a webhook only for a published one (`webhook`): nobody can have enrolled into an
+    # offering before it existed, but leaders on the module's interest list are to be told of it at once.
     db.add(offering)
+    record_change(db, offering, webhook=webhook and offering.status == "published")
     db.flush()
     # A copy's entry names its original (copy_offering), so the log tells where the new offering came from.
     origin = {"copied_from": copied_from} if copied_from is not None else {}

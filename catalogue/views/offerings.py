@@ -55,7 +55,7 @@ class Offerings(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data):
         """Publish an offering (or save it as a draft) for the token's school"""
-        offering = offerings.create_offering(db.session, current_actor(), data)
+        offering = offerings.create_offering(db.session, current_actor(), data, webhook=webhooks().enabled)
         return offering, {"Location": absolute_url(f"/offerings/{offering.id}")}
 
 

@@ -217,16 +217,24 @@ def test_an_edit_and_a_cancellation_are_delivered_signed(hooked, stub, school, a
     assert all(row["delivered_at"] and row["next_attempt_at"] is None for row in rows)
 
 
-def test_a_new_offering_is_in_the_feed_but_sends_no_webhook(hooked, stub, school, as_school, make_offering):
+def test_a_new_draft_is_in_the_feed_but_sends_no_webhook_a_published_one_does(hooked, stub, school, as_school,
+                                                                               make_offering):
+    """Nobody is enrolled in a new offering, but leaders on the module's interest list are to hear of a published
+    one at once (enrolment.interests)."""
     body = {"module": "GLU-1", "location_id": school["locations"][0]["id"], "capacity": 10, "price_dkk": 0,
             "sessions": [{"starts_at": "2040-03-01T09:00:00+01:00", "ends_at": "2040-03-01T15:00:00+01:00"}],
             "enrolment_deadline": "2040-02-15", "contact_email": "a@skole.example"}
     make_offering(school)  # the GLU modules
 
-    created = hooked.test_client().post("/offerings", json=body, headers=as_school)
+    draft = hooked.test_client().post("/offerings", json={**body, "status": "draft"}, headers=as_school)
 
-    assert created.status_code == 201 and created.get_json()["change_seq"] == 2
+    assert draft.status_code == 201 and draft.get_json()["change_seq"] == 2
     assert stub.received == [] and deliveries(hooked) == []
+
+    published = hooked.test_client().post("/offerings", json=body, headers=as_school)
+
+    assert published.status_code == 201 and published.get_json()["change_seq"] == 3
+    assert [notice["offering_id"] for notice in stub.notices] == [published.get_json()["id"]]
 
 
 def test_a_refused_change_writes_no_delivery(hooked, stub, school, as_school, make_offering):
