@@ -159,14 +159,20 @@ def own_interests(db: DbSession, participant: Participant) -> list[Interest]:
                            .order_by(Interest.created_at, Interest.id)))
 
 
-def withdraw_interest(db: DbSession, actor: Actor, interest_id: int) -> Interest:
-    """HR withdraws one of its organisation's interests; another organisation's is as unknown as a missing one."""
+def get_interest(db: DbSession, actor: Actor, interest_id: int, *, lock: bool = False) -> Interest:
+    """An interest the caller may see; another organisation's is as unknown as a missing one."""
     if actor.role not in (Role.HR, Role.ADMIN):
-        raise Forbidden("Kun HR og administratorer kan fjerne interesser.")
-    interest = _locked(db, interest_id)
+        raise Forbidden("Kun HR og administratorer kan se interesser.")
+    interest = _locked(db, interest_id) if lock else (db.get(Interest, interest_id) if 0 < interest_id <= MAX_ID
+                                                      else None)
     if interest is None or (actor.role is Role.HR and interest.organisation.key != actor.organisation):
         raise NotFound(f"Interesse {interest_id} findes ikke.")
-    return _withdraw(db, interest, None)
+    return interest
+
+
+def withdraw_interest(db: DbSession, actor: Actor, interest_id: int) -> Interest:
+    """HR withdraws one of its organisation's interests (it ends as withdrawn and is kept, for the record)."""
+    return _withdraw(db, get_interest(db, actor, interest_id, lock=True), None)
 
 
 def withdraw_own_interest(db: DbSession, participant: Participant, interest_id: int) -> Interest:

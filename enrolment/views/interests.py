@@ -56,6 +56,13 @@ class InterestById(MethodView):
     @requires(*HR_OR_ADMIN)
     @blp.response(200, InterestSchema)
     @blp.doc(security=BEARER)
+    def get(self, interest_id):
+        """One interest"""
+        return interests.get_interest(db.session, current_actor(), interest_id)
+
+    @requires(*HR_OR_ADMIN)
+    @blp.response(200, InterestSchema)
+    @blp.doc(security=BEARER)
     def delete(self, interest_id):
         """Withdraw an interest (it ends as withdrawn and is kept, for the record)"""
         return interests.withdraw_interest(db.session, current_actor(), interest_id)

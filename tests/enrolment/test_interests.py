@@ -126,8 +126,14 @@ def test_refusals_by_role(client, auth, hr, register, make_organisation):
     assert client.post("/interests", json=body, headers=auth("approver", organisation="791")).status_code == 403
     assert client.post("/interests", json={**body, "organisation": "751"}, headers=hr()).status_code == 403
     mine = register("Anne").get_json()
+    assert client.get(f"/interests/{mine['id']}", headers=hr()).get_json()["id"] == mine["id"]
     # Another organisation's interest is as unknown as a missing one.
+    assert client.get(f"/interests/{mine['id']}", headers=hr("751")).status_code == 404
     assert client.delete(f"/interests/{mine['id']}", headers=hr("751")).status_code == 404
+    assert client.delete(f"/interests/{mine['id']}").status_code == 401
+    assert client.delete(f"/interests/{mine['id']}", headers=auth("school", provider_id=1)).status_code == 403
+    assert client.get("/interests", headers=auth("approver", organisation="791")).status_code == 403
+    assert client.get("/interests/demand", headers=auth("school", provider_id=1)).status_code == 200
     assert client.get("/interests", headers=hr("751")).get_json()["items"] == []
     assert client.get("/interests/demand", headers=hr()).status_code == 403
     assert client.get("/interests/demand").status_code == 401
