@@ -21,6 +21,8 @@ from shared.schemas import OfferingChangesSchema, OfferingSchema, SeatCountsBatc
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 TOKEN_LIFETIME_SECONDS = 12 * 3600
+# The modules change a few times a year (an administrator's edit); "Mine kurser" shows them on every view.
+MODULES_KEPT_SECONDS = 600
 # One instance of each for every call: building a schema costs more than loading with it.
 _OFFERING_SCHEMA = OfferingSchema()
 _SEAT_COUNTS_BATCH_SCHEMA = SeatCountsBatchSchema()
@@ -49,6 +51,7 @@ class CatalogueClient:
                                   timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)))
         self._token_secret = token_secret
         self._token: tuple[str, float] | None = None
+        self._modules: tuple[set[str], float] | None = None
 
     def get_offering(self, offering_id: int) -> dict:
         """The offering as the catalogue shows it now (drafts included: the service role sees them)."""
@@ -110,14 +113,21 @@ class CatalogueClient:
         return set(counts) - unknown
 
     def module_codes(self) -> set[str]:
-        """The codes of every module in the catalogue (GET /modules, public): what an interest may name."""
+        """The codes of every module in the catalogue (GET /modules, public): what an interest may name.
+
+        Kept for MODULES_KEPT_SECONDS, so the pages that offer them do not ask the catalogue on every view.
+        """
+        if self._modules is not None and time.monotonic() - self._modules[1] < MODULES_KEPT_SECONDS:
+            return self._modules[0]
         response = self._request("GET", "/modules")
         if response.status_code != 200:
             raise self._unavailable(f"modules: status {response.status_code}")
         try:
-            return {item["code"] for item in response.json()["items"]}
+            codes = {item["code"] for item in response.json()["items"]}
         except (ValueError, KeyError, TypeError) as error:
             raise self._unavailable(f"unreadable modules: {error}") from error
+        self._modules = (codes, time.monotonic())
+        return codes
 
     def is_reachable(self, timeout: float = 2.0) -> bool:
         """Whether the catalogue answers its /healthz with 200 within `timeout` seconds (for /readyz)."""
