@@ -49,6 +49,8 @@ ACTIONS = {
     "organisation.created": "Organisation oprettet", "links.renewed": "Nye hemmelige links",
     "attendance.recorded": "Fremmøde registreret", "enrolment.completion_recorded": "Gennemførelse registreret",
     "offering.message_sent": "Besked sendt til deltagerne",
+    "reservation.created": "Pladser reserveret", "reservation.named": "Navngivet i en reserveret plads",
+    "reservation.released": "Reserverede pladser frigivet",
     "sign_in": "Logget ind", "sign_in.refused": "Log-ind afvist", "sign_out": "Logget ud",
 }
 
