@@ -330,3 +330,12 @@ def post_form(client, url: str, data: dict | None = None):
     from tests.enrolment.test_pages import csrf
 
     return client.post(url, data={**(data or {}), "csrf_token": csrf(client)}, content_type="multipart/form-data")
+
+
+def test_a_raised_capacity_is_offered_to_the_list(app, register, make_offering, school, enrol, catalogue_client):
+    full = make_offering(school[0], module="GLU-3", capacity=1, min_participants=1)
+    enrol(full, "Anne")
+    register("Bent", auto_enrol=True)
+    raised = catalogue_client.patch(f"/offerings/{full['id']}", json={"capacity": 2}, headers=school[1])
+    assert raised.status_code == 200
+    assert places(app, full["id"]) == [("Anne", "confirmed", "hr"), ("Bent", "confirmed", "interest")]
