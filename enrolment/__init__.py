@@ -76,6 +76,10 @@ def create_app(config: dict | None = None) -> Flask:
     from enrolment.views import interests
 
     api.register_blueprint(interests.blp)
+    # The GLU path: each module's state per person, the suggestion of the next one (enrolment.paths).
+    from enrolment.views import paths
+
+    api.register_blueprint(paths.blp)
     install_idempotency(app, db, IdempotencyRecord, authenticate=current_actor)
     install_commit_point(app, db)
     app.extensions["catalogue_client"] = CatalogueClient(

@@ -129,6 +129,17 @@ class CatalogueClient:
         self._modules = (codes, time.monotonic())
         return codes
 
+    def programme_modules(self, programme: str) -> list[dict]:
+        """The programme's modules ({"code", "title"}) in programme order (GET /modules, public): the GLU path."""
+        response = self._request("GET", "/modules")
+        if response.status_code != 200:
+            raise self._unavailable(f"modules: status {response.status_code}")
+        try:
+            return [{"code": item["code"], "title": item["title"]} for item in response.json()["items"]
+                    if item.get("programme") == programme]
+        except (ValueError, KeyError, TypeError) as error:
+            raise self._unavailable(f"unreadable modules: {error}") from error
+
     def is_reachable(self, timeout: float = 2.0) -> bool:
         """Whether the catalogue answers its /healthz with 200 within `timeout` seconds (for /readyz)."""
         try:

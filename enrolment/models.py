@@ -50,6 +50,8 @@ class Organisation(db.Model):
     ean: Mapped[str | None] = mapped_column(String(13))
     order_reference: Mapped[str | None] = mapped_column(String(100))
     cost_centre: Mapped[str | None] = mapped_column(String(100))
+    # The region (shared.geography code, e.g. "1082") where the GLU path suggests offerings (enrolment.paths).
+    region_code: Mapped[str | None] = mapped_column(String(4))
     # The secret in HR's organisation calendar feed URL; a new one revokes the old.
     feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

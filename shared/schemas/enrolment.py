@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.schemas.base import ContractSchema, Email, Id, LocalDateTime, Text
+from shared.schemas.base import REGION_CODES, ContractSchema, Email, Id, LocalDateTime, Text
 from shared.schemas.catalogue import OfferingSchema
 
 ORGANISATION_KINDS = ("municipality", "region", "state", "company", "other")
@@ -32,6 +32,8 @@ class OrganisationSchema(ContractSchema):
     ean = fields.String(allow_none=True)
     order_reference = fields.String(allow_none=True)
     cost_centre = fields.String(allow_none=True)
+    region_code = fields.String(allow_none=True, metadata={"description": "Region (1081–1085) where the GLU path "
+                                                                          "suggests offerings"})
     hr_users = fields.List(fields.Nested(HrUserSchema))
 
 
@@ -44,6 +46,7 @@ class OrganisationCreateSchema(Schema):
                         validate=validate.Regexp(r"^[0-9]{13}$", error="Et EAN-nummer har 13 cifre."))
     order_reference = Text(allow_none=True, load_default=None, max_length=100)
     cost_centre = Text(allow_none=True, load_default=None, max_length=100)
+    region_code = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(REGION_CODES))
     hr_users = fields.List(fields.Nested(HrUserInputSchema), load_default=list, validate=validate.Length(max=50))
 
 
@@ -261,6 +264,46 @@ class AttendanceSheetSchema(Schema):
     completion_open = fields.Boolean(metadata={"description": "Whether the last day has begun"})
     participants = fields.List(fields.Nested(CompletionSchema), metadata={"description": "The confirmed ones"})
 
+
+# --- Reserved seats (enrolment.reservations) --------------------------------------------------------
+
+MAX_RESERVED_SEATS = 1000
+
+
+class ReservationCreateSchema(Schema):
+    seats = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_RESERVED_SEATS),
+                           metadata={"description": "Unnamed seats to hold; refused (409) if fewer are free"})
+    organisation = Text(max_length=40, metadata={"description": "Defaults to the HR token's organisation"})
+
+
+class ReservationNameSchema(Schema):
+    participant = fields.Nested(ParticipantInputSchema, required=True)
+
+
+class ReservationReleaseSchema(Schema):
+    seats = fields.Integer(strict=True, allow_none=True, load_default=None,
+                           validate=validate.Range(min=1, max=MAX_RESERVED_SEATS),
+                           metadata={"description": "How many unnamed seats to give back; all if left out"})
+
+
+class ReservationQuerySchema(Schema):
+    offering_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    organisation = Text(max_length=40, metadata={"description": "Administrators only"})
+
+
+class ReservationSchema(ContractSchema):
+    id = fields.Integer()
+    offering_id = fields.Integer()
+    organisation = fields.String(attribute="organisation_key")
+    seats = fields.Integer(metadata={"description": "Reserved in all"})
+    named = fields.Integer(metadata={"description": "Named into: confirmed enrolments"})
+    released = fields.Integer(metadata={"description": "Given back, by HR or at the enrolment deadline"})
+    unnamed = fields.Integer(metadata={"description": "Still held and not named; counted as taken"})
+    created_at = LocalDateTime()
+    created_by = fields.String()
+    released_at = LocalDateTime(allow_none=True, metadata={"description": "When the last unnamed seat was released"})
+
+
 # --- Interest lists across runs (enrolment.interests) -----------------------------------------------------
 
 INTEREST_STATUSES = ("active", "ended")
@@ -317,40 +360,50 @@ class DemandListSchema(ContractSchema):
     items = fields.List(fields.Nested(DemandSchema))
 
 
-# --- Reserved seats (enrolment.reservations) --------------------------------------------------------
+# --- The GLU path (enrolment.paths) ---------------------------------------------------------------
 
-MAX_RESERVED_SEATS = 1000
-
-
-class ReservationCreateSchema(Schema):
-    seats = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_RESERVED_SEATS),
-                           metadata={"description": "Unnamed seats to hold; refused (409) if fewer are free"})
-    organisation = Text(max_length=40, metadata={"description": "Defaults to the HR token's organisation"})
+PATH_STATES = ("completed", "enrolled", "waitlisted", "requested", "not_yet")
 
 
-class ReservationNameSchema(Schema):
-    participant = fields.Nested(ParticipantInputSchema, required=True)
+class PathStepSchema(ContractSchema):
+    module = fields.String(metadata={"description": "Module code, e.g. GLU-3"})
+    title = fields.String()
+    state = fields.String(validate=validate.OneOf(PATH_STATES), metadata={
+        "description": "The best of the person's places in the module: completed > enrolled > waitlisted > "
+                       "requested > not_yet"})
+    label = fields.String(metadata={"description": "The state in Danish"})
+    offering_id = fields.Integer(allow_none=True)
+    completed_on = fields.Date(allow_none=True)
+    provider_name = fields.String(allow_none=True)
+    starts_at = fields.String(allow_none=True)
+    ends_at = fields.String(allow_none=True)
+    waitlist_position = fields.Integer(allow_none=True)
 
 
-class ReservationReleaseSchema(Schema):
-    seats = fields.Integer(strict=True, allow_none=True, load_default=None,
-                           validate=validate.Range(min=1, max=MAX_RESERVED_SEATS),
-                           metadata={"description": "How many unnamed seats to give back; all if left out"})
+class PathSchema(ContractSchema):
+    participant_id = fields.Integer(attribute="participant.id")
+    name = fields.String(attribute="participant.name")
+    steps = fields.List(fields.Nested(PathStepSchema))
+    suggestion = fields.String(attribute="suggestion.module", allow_none=True, metadata={
+        "description": "The next module not yet completed, held or requested"})
+    region_code = fields.String(allow_none=True, metadata={"description": "The region the offerings are in"})
+    offerings = fields.List(fields.Nested(OfferingSchema), metadata={
+        "description": "The suggested module's next offerings there that take enrolments, soonest first (at most 3)"})
 
 
-class ReservationQuerySchema(Schema):
-    offering_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    organisation = Text(max_length=40, metadata={"description": "Administrators only"})
+class PathQuerySchema(Schema):
+    region = fields.String(validate=validate.OneOf(REGION_CODES), metadata={
+        "description": "Suggest offerings in this region instead of the organisation's"})
 
 
-class ReservationSchema(ContractSchema):
-    id = fields.Integer()
-    offering_id = fields.Integer()
-    organisation = fields.String(attribute="organisation_key")
-    seats = fields.Integer(metadata={"description": "Reserved in all"})
-    named = fields.Integer(metadata={"description": "Named into: confirmed enrolments"})
-    released = fields.Integer(metadata={"description": "Given back, by HR or at the enrolment deadline"})
-    unnamed = fields.Integer(metadata={"description": "Still held and not named; counted as taken"})
-    created_at = LocalDateTime()
-    created_by = fields.String()
-    released_at = LocalDateTime(allow_none=True, metadata={"description": "When the last unnamed seat was released"})
+class PathOverviewRowSchema(ContractSchema):
+    participant_id = fields.Integer(attribute="participant.id")
+    name = fields.String(attribute="participant.name")
+    email = fields.String(attribute="participant.email")
+    steps = fields.List(fields.Nested(PathStepSchema))
+
+
+class PathOverviewQuerySchema(Schema):
+    module = Text(max_length=20)
+    state = fields.String(validate=validate.OneOf(PATH_STATES))
+    format = fields.String(validate=validate.OneOf(("json", "csv")), load_default="json")

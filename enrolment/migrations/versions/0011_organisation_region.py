@@ -16,8 +16,11 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Nullable and not backfilled: shared.geography maps no municipality to its region, so HR sets it.
+    with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('region_code', sa.String(length=4), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.drop_column('region_code')

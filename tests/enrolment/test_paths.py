@@ -1,0 +1,165 @@
+"""The GLU path: each module with the person's best state in it, the suggestion of the next module with its
+offerings in the region, HR's staff × modules overview (and CSV), and who may see which."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from enrolment.models import Organisation, db
+from tests.accounts import Clock
+from tests.catalogue.fixtures import in_days, location
+from tests.enrolment.test_participant_lists import read_csv
+
+
+@pytest.fixture
+def clock(app):
+    clock = Clock()
+    app.config["CLOCK"] = clock
+    return clock
+
+
+@pytest.fixture
+def viborg(app, make_organisation):
+    key = make_organisation("791", name="Viborg Kommune", requires_approval=False)
+    with app.app_context():
+        db.session.query(Organisation).filter_by(key=key).update({"region_code": "1082"})
+        db.session.commit()
+    return key
+
+
+@pytest.fixture
+def mercantec(make_school):
+    return make_school("Mercantec")
+
+
+@pytest.fixture
+def odense_school(make_school):
+    return make_school("Syddansk Erhvervsskole",
+                       location("Odense", municipality_code="461", municipality="Odense Kommune", region_code="1083",
+                                postcode="5000"))
+
+
+def complete(client, auth, clock, offering, enrolment_id):
+    """The school records a completion on the course's last day (first_day 30, two days)."""
+    clock.at = in_days(31) + timedelta(minutes=5)
+    response = client.put(f"/enrolments/{enrolment_id}/completion", json={"result": "completed", "note": None},
+                          headers=auth("school", provider_id=offering["provider_id"]))
+    assert response.status_code == 200, response.get_json()
+
+
+def path_of(client, headers, participant_id, **query):
+    response = client.get(f"/participants/{participant_id}/path", headers=headers, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def states(path) -> dict[str, str]:
+    return {step["module"]: step["state"] for step in path["steps"]}
+
+
+def test_the_path_has_every_module_in_order_with_the_best_state_of_each(
+        client, viborg, mercantec, make_offering, enrol, hr, auth, clock):
+    glu1 = make_offering(mercantec, module="GLU-1", capacity=5, min_participants=1)
+    glu2_full = make_offering(mercantec, module="GLU-2", capacity=1, min_participants=1)
+    glu2_other = make_offering(mercantec, module="GLU-2", capacity=5, min_participants=1)
+    anne = enrol(glu1, "Anne").get_json()
+    enrol(glu2_full, "Bent")
+    enrol(glu2_full, "Anne")  # waitlisted there …
+    enrol(glu2_other, "Anne")  # … and enrolled here: enrolled is the better state
+    complete(client, auth, clock, glu1, anne["id"])
+
+    path = path_of(client, hr(), anne["participant"]["id"])
+
+    assert [step["module"] for step in path["steps"]] == ["GLU-1", "GLU-2", "GLU-3", "GLU-4", "GLU-5", "GLU-T"]
+    assert states(path) == {"GLU-1": "completed", "GLU-2": "enrolled", "GLU-3": "not_yet", "GLU-4": "not_yet",
+                            "GLU-5": "not_yet", "GLU-T": "not_yet"}
+    first = path["steps"][0]
+    assert first["provider_name"] == "Mercantec" and first["completed_on"] == in_days(31).date().isoformat()
+    assert path["suggestion"] == "GLU-3"
+
+
+def test_a_waitlisted_place_shows_its_position_and_the_next_module_is_suggested(
+        client, make_organisation, mercantec, make_offering, enrol, hr):
+    make_organisation("791", requires_approval=False)
+    full = make_offering(mercantec, module="GLU-1", capacity=1, min_participants=1)
+    enrol(full, "Bent")
+    carla = enrol(full, "Carla").get_json()
+
+    path = path_of(client, hr(), carla["participant"]["id"])
+
+    assert states(path)["GLU-1"] == "waitlisted"
+    assert path["steps"][0]["waitlist_position"] == 1 and path["steps"][0]["label"] == "Venteliste"
+    assert path["suggestion"] == "GLU-2"
+
+
+def test_the_suggestion_is_the_next_modules_offerings_in_the_region_that_take_enrolments_soonest_first(
+        client, viborg, mercantec, odense_school, make_offering, enrol, hr):
+    glu1 = make_offering(mercantec, module="GLU-1")
+    anne = enrol(glu1, "Anne").get_json()
+    later = make_offering(mercantec, module="GLU-2", first_day=80)
+    sooner = make_offering(mercantec, module="GLU-2", first_day=50)
+    make_offering(mercantec, module="GLU-2", first_day=40, status="draft")
+    make_offering(mercantec, module="GLU-2", first_day=60, status="cancelled")
+    in_odense = make_offering(odense_school, module="GLU-2", first_day=45)
+    make_offering(mercantec, module="GLU-3", first_day=45)
+
+    path = path_of(client, hr(), anne["participant"]["id"])
+    assert path["suggestion"] == "GLU-2" and path["region_code"] == "1082"
+    assert [offering["id"] for offering in path["offerings"]] == [sooner["id"], later["id"]]
+
+    elsewhere = path_of(client, hr(), anne["participant"]["id"], region="1083")
+    assert [offering["id"] for offering in elsewhere["offerings"]] == [in_odense["id"]]
+
+
+def test_a_path_of_another_organisations_participant_is_not_found_and_others_are_refused(
+        client, viborg, make_organisation, mercantec, make_offering, enrol, hr, auth):
+    make_organisation("730")
+    anne = enrol(make_offering(mercantec), "Anne").get_json()
+    url = f"/participants/{anne['participant']['id']}/path"
+
+    assert client.get(url, headers=hr("730")).status_code == 404
+    assert client.get("/participants/999999/path", headers=hr()).status_code == 404
+    assert client.get(url).status_code == 401
+    for role, scope in (("school", {"provider_id": mercantec["id"]}), ("approver", {"organisation": "791"})):
+        response = client.get(url, headers=auth(role, **scope))
+        assert response.status_code == 403 and response.content_type == "application/problem+json"
+    assert client.get(url, headers=auth("admin")).status_code == 200
+    assert client.get(url, headers=hr(), query_string={"region": "9999"}).status_code == 400
+    assert client.get("/organisations/791/path", headers=hr("730")).status_code == 404
+    assert client.get("/organisations/791/path").status_code == 401
+
+
+def test_the_catalogue_down_is_a_503(client, viborg, mercantec, make_offering, enrol, hr, catalogue_link):
+    anne = enrol(make_offering(mercantec), "Anne").get_json()
+    catalogue_link.down = True
+
+    response = client.get(f"/participants/{anne['participant']['id']}/path", headers=hr())
+
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert client.get("/organisations/791/path", headers=hr()).status_code == 503
+
+
+def test_hr_sees_its_staff_by_module_filtered_and_as_csv(client, viborg, mercantec, make_offering, enrol, hr, auth,
+                                                          clock):
+    glu1 = make_offering(mercantec, module="GLU-1")
+    anne = enrol(glu1, "Anne").get_json()
+    enrol(make_offering(mercantec, module="GLU-2"), "Bent")
+    complete(client, auth, clock, glu1, anne["id"])
+
+    rows = client.get("/organisations/791/path", headers=hr()).get_json()["items"]
+    assert [(row["name"], row["steps"][0]["state"], row["steps"][1]["state"]) for row in rows] == [
+        ("Anne", "completed", "not_yet"), ("Bent", "not_yet", "enrolled")]
+
+    completed = client.get("/organisations/791/path", headers=hr(),
+                           query_string={"module": "GLU-1", "state": "completed"}).get_json()["items"]
+    assert [row["name"] for row in completed] == ["Anne"]
+
+    response = client.get("/organisations/791/path", headers=hr(), query_string={"format": "csv"})
+    assert response.status_code == 200 and response.content_type.startswith("text/csv")
+    table = read_csv(response)
+    assert table[0][:4] == ["Navn", "E-mail", "GLU-1", "GLU-2"]
+    completed_text = f"Gennemført {in_days(31).date().isoformat()} hos Mercantec"
+    assert table[1][:4] == ["Anne", "anne@kommune.example", completed_text, "Ikke taget endnu"]
+    assert table[2][3] == "Tilmeldt"
