@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from enrolment.models import Organisation, db
+from enrolment.models import Organisation, Participant, db
+from enrolment.pages.paths import MONTHS
 from tests.accounts import Clock
 from tests.catalogue.fixtures import in_days, location
+from tests.enrolment.test_pages import assert_accessible, sign_in, text
 from tests.enrolment.test_participant_lists import read_csv
 
 
@@ -163,3 +165,72 @@ def test_hr_sees_its_staff_by_module_filtered_and_as_csv(client, viborg, mercant
     completed_text = f"Gennemført {in_days(31).date().isoformat()} hos Mercantec"
     assert table[1][:4] == ["Anne", "anne@kommune.example", completed_text, "Ikke taget endnu"]
     assert table[2][3] == "Tilmeldt"
+
+
+# --- The pages ------------------------------------------------------------------------------------
+
+def participant_of(app, participant_id: int) -> Participant:
+    with app.app_context():
+        found = db.session.get(Participant, participant_id)
+        db.session.expunge(found)
+        return found
+
+
+def test_mine_kurser_shows_the_path_and_the_next_modules_offerings_in_the_region(
+        app, client, viborg, mercantec, odense_school, make_offering, enrol, auth, clock):
+    glu1 = make_offering(mercantec, module="GLU-1", first_day=30, days=2)
+    anne = enrol(glu1, "Anne").get_json()
+    complete(client, auth, clock, glu1, anne["id"])
+    glu2 = make_offering(mercantec, module="GLU-2", first_day=60, days=2)
+    enrol(glu2, "Anne")
+    glu3 = make_offering(mercantec, module="GLU-3", first_day=90)
+    in_odense = make_offering(odense_school, module="GLU-3", first_day=70)
+    leader = participant_of(app, anne["participant"]["id"])
+
+    response = client.get(f"/mine-kurser/{leader.page_token}")
+    assert_accessible(response)
+    page = text(response)
+
+    finished = in_days(31).date()
+    assert f"Gennemført {finished.day}. {MONTHS[finished.month - 1]} {finished.year} hos Mercantec" in page
+    assert "Tilmeldt " in page and "Ikke taget endnu" in page
+    assert "Næste modul: GLU-3" in page
+    assert f"/udbud/{glu3['id']}" in page and f"/udbud/{in_odense['id']}" not in page
+    assert '<option value="1082" selected>' in page
+
+    elsewhere = text(client.get(f"/mine-kurser/{leader.page_token}?region=1083"))
+    assert f"/udbud/{in_odense['id']}" in elsewhere and f"/udbud/{glu3['id']}" not in elsewhere
+
+
+def test_mine_kurser_still_shows_the_courses_when_the_catalogue_is_down(
+        app, client, viborg, mercantec, make_offering, enrol, catalogue_link):
+    anne = enrol(make_offering(mercantec), "Anne").get_json()
+    leader = participant_of(app, anne["participant"]["id"])
+    catalogue_link.down = True
+
+    response = client.get(f"/mine-kurser/{leader.page_token}")
+
+    assert response.status_code == 200 and "Dit forløb kan ikke vises lige nu" in text(response)
+
+
+def test_hr_sees_the_staff_by_module_page_with_filters_and_a_csv_link(
+        client, viborg, mercantec, make_offering, enrol):
+    enrol(make_offering(mercantec, module="GLU-1"), "Anne")
+    enrol(make_offering(mercantec, module="GLU-2"), "Bent")
+    sign_in(client)
+
+    response = client.get("/hr/forloeb")
+    assert_accessible(response)
+    page = text(response)
+    assert "GLU-forløb – Viborg Kommune" in page and "Anne" in page and "Bent" in page
+    assert 'href="/hr/forloeb"' in text(client.get("/hr"))
+
+    filtered = text(client.get("/hr/forloeb?modul=GLU-2&status=enrolled"))
+    assert "Bent" in filtered and "Anne" not in filtered
+    assert "/hr/forloeb.csv?module=GLU-2&amp;state=enrolled" in filtered
+    csv_response = client.get("/hr/forloeb.csv?module=GLU-2&state=enrolled")
+    assert [row[0] for row in read_csv(csv_response)] == ["Navn", "Bent"]
+
+
+def test_the_staff_by_module_page_sends_the_signed_out_to_sign_in(client, viborg):
+    assert client.get("/hr/forloeb").status_code in (302, 303)
