@@ -20,6 +20,8 @@ ORGANISATIONS = (
 # Each organisation's first HR admin: invented people at admin@<slug>.example (listed in the README).
 HR_ADMINS = {"791": "Camilla Juhl", "730": "Rasmus Brink", "707": "Pia Toft", "706": "Kasper Munk",
              "751": "Dorte Lyng", "1082": "Niels Overgaard", "demo-as": "Tina Aagaard"}
+# Where the GLU path suggests offerings (Organisation.region_code): all the Midtjylland ones; the company none.
+REGION_OF = {"791": "1082", "730": "1082", "707": "1082", "706": "1082", "751": "1082", "1082": "1082"}
 SYSTEM_ADMIN = ("Sys Admin (demo)", "admin@glu-courses.example")
 
 
@@ -35,7 +37,7 @@ def seed_organisations(db: DbSession) -> str:
         if organisation is None:
             organisation = create_organisation(db, {
                 "key": key, "name": name, "kind": kind, "requires_approval": requires_approval,
-                "ean": None, "order_reference": None, "cost_centre": None,
+                "ean": None, "order_reference": None, "cost_centre": None, "region_code": REGION_OF.get(key),
                 "hr_users": [{"name": f"HR-konsulent, {name} (demo)", "email": f"hr@{slug}.example"}],
             })
             created += 1
