@@ -31,6 +31,19 @@ def create_organisation(db: DbSession, data: dict) -> Organisation:
     return organisation
 
 
+def update_organisation(db: DbSession, actor: Actor, key: str, changes: dict) -> Organisation:
+    """PATCH /organisations/{key}: its region (region_code) for now. HR changes only its own; another's is a 404."""
+    organisation = find_organisation(db, key)
+    if organisation is None or (actor.role is not Role.ADMIN and key != actor.organisation):
+        raise NotFound(f"Organisationen '{key}' findes ikke.")
+    before = {name: getattr(organisation, name) for name in changes}
+    for name, value in changes.items():
+        setattr(organisation, name, value)
+    audit.record(db, "organisation.changed", "organisation", organisation.id, tenant_id=organisation.id,
+                 changes=audit.changed(before, changes))
+    return organisation
+
+
 def find_organisation(db: DbSession, key: str) -> Organisation | None:
     return db.scalar(select(Organisation).where(Organisation.key == key))
 

@@ -50,6 +50,11 @@ class OrganisationCreateSchema(Schema):
     hr_users = fields.List(fields.Nested(HrUserInputSchema), load_default=list, validate=validate.Length(max=50))
 
 
+class OrganisationPatchSchema(Schema):
+    region_code = fields.String(allow_none=True, validate=validate.OneOf(REGION_CODES), metadata={
+        "description": "Region (1081–1085) where the GLU path suggests offerings; null: anywhere"})
+
+
 class ParticipantSchema(ContractSchema):
     id = fields.Integer()
     name = fields.String()

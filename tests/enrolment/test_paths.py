@@ -234,3 +234,32 @@ def test_hr_sees_the_staff_by_module_page_with_filters_and_a_csv_link(
 
 def test_the_staff_by_module_page_sends_the_signed_out_to_sign_in(client, viborg):
     assert client.get("/hr/forloeb").status_code in (302, 303)
+
+
+# --- The organisation's region --------------------------------------------------------------------
+
+def test_hr_sets_its_organisations_region_and_the_suggestion_follows_it(
+        client, viborg, make_organisation, mercantec, odense_school, make_offering, enrol, hr, auth):
+    make_organisation("730")
+    anne = enrol(make_offering(mercantec, module="GLU-1"), "Anne").get_json()
+    in_odense = make_offering(odense_school, module="GLU-2", first_day=45)
+
+    response = client.patch("/organisations/791", json={"region_code": "1083"}, headers=hr())
+
+    assert response.status_code == 200 and response.get_json()["region_code"] == "1083"
+    path = path_of(client, hr(), anne["participant"]["id"])
+    assert path["region_code"] == "1083" and [offering["id"] for offering in path["offerings"]] == [in_odense["id"]]
+    log = client.get("/audit", headers=auth("admin"), query_string={"action": "organisation.changed"}).get_json()
+    assert log["items"][0]["changes"] == {"region_code": ["1082", "1083"]}
+
+
+def test_an_organisations_region_is_refused_when_unknown_or_another_organisations(client, viborg, make_organisation,
+                                                                                   hr, auth):
+    make_organisation("730")
+    unknown = client.patch("/organisations/791", json={"region_code": "9999"}, headers=hr())
+    assert unknown.status_code == 422 and unknown.content_type == "application/problem+json"
+    assert client.patch("/organisations/791", json={"region_code": "1083"}, headers=hr("730")).status_code == 404
+    assert client.patch("/organisations/791", json={"region_code": "1083"}).status_code == 401
+    school = auth("school", provider_id=1)
+    assert client.patch("/organisations/791", json={"region_code": "1083"}, headers=school).status_code == 403
+    assert client.patch("/organisations/791", json={"region_code": None}, headers=auth("admin")).status_code == 200
