@@ -11,6 +11,7 @@ from enrolment.models import Organisation, Participant, db
 from enrolment.pages.paths import MONTHS
 from tests.accounts import Clock
 from tests.catalogue.fixtures import in_days, location
+from tests.enrolment.conftest import request_and_confirm
 from tests.enrolment.test_pages import assert_accessible, sign_in, text
 from tests.enrolment.test_participant_lists import read_csv
 
@@ -263,3 +264,18 @@ def test_an_organisations_region_is_refused_when_unknown_or_another_organisation
     school = auth("school", provider_id=1)
     assert client.patch("/organisations/791", json={"region_code": "1083"}, headers=school).status_code == 403
     assert client.patch("/organisations/791", json={"region_code": None}, headers=auth("admin")).status_code == 200
+
+
+def test_a_request_awaiting_approval_shows_as_requested(app, client, make_organisation, mercantec, make_offering, hr):
+    make_organisation("791", requires_approval=True)
+    offering = make_offering(mercantec, module="GLU-1")
+    asked = request_and_confirm(app, client, {"offering_id": offering["id"], "organisation": "791",
+                                              "participant": {"name": "Dorte", "email": "dorte@viborg.example"}})
+    assert asked.get_json()["status"] == "pending_approval"
+
+    with app.app_context():
+        dorte = db.session.query(Participant).filter_by(email="dorte@viborg.example").one().id
+    path = path_of(client, hr(), dorte)
+
+    assert states(path)["GLU-1"] == "requested" and path["steps"][0]["label"] == "Anmodet"
+    assert path["suggestion"] == "GLU-2"
