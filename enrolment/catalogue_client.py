@@ -52,6 +52,7 @@ class CatalogueClient:
         self._token_secret = token_secret
         self._token: tuple[str, float] | None = None
         self._modules: tuple[set[str], float] | None = None
+        self._programme_modules: dict[str, tuple[list[dict], float]] = {}
 
     def get_offering(self, offering_id: int) -> dict:
         """The offering as the catalogue shows it now (drafts included: the service role sees them)."""
@@ -130,15 +131,23 @@ class CatalogueClient:
         return codes
 
     def programme_modules(self, programme: str) -> list[dict]:
-        """The programme's modules ({"code", "title"}) in programme order (GET /modules, public): the GLU path."""
+        """The programme's modules ({"code", "title"}) in programme order (GET /modules, public): the GLU path.
+
+        Kept for MODULES_KEPT_SECONDS like module_codes: "Mine kurser" shows the path on every view.
+        """
+        kept = self._programme_modules.get(programme)
+        if kept is not None and time.monotonic() - kept[1] < MODULES_KEPT_SECONDS:
+            return kept[0]
         response = self._request("GET", "/modules")
         if response.status_code != 200:
             raise self._unavailable(f"modules: status {response.status_code}")
         try:
-            return [{"code": item["code"], "title": item["title"]} for item in response.json()["items"]
-                    if item.get("programme") == programme]
+            modules = [{"code": item["code"], "title": item["title"]} for item in response.json()["items"]
+                       if item.get("programme") == programme]
         except (ValueError, KeyError, TypeError) as error:
             raise self._unavailable(f"unreadable modules: {error}") from error
+        self._programme_modules[programme] = (modules, time.monotonic())
+        return modules
 
     def is_reachable(self, timeout: float = 2.0) -> bool:
         """Whether the catalogue answers its /healthz with 200 within `timeout` seconds (for /readyz)."""
