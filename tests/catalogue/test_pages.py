@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -314,27 +314,37 @@ def test_search_answers_if_none_match_with_304(client, spread):
 
 # --- One offering -------------------------------------------------------------------------------
 
+def first_monday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=-first.weekday() % 7)
+
+
+# A winter day given in Danish time and a summer day given in UTC, next year (days in the past are refused).
+NEXT_YEAR = copenhagen_today().year + 1
+WINTER_DAY, SUMMER_DAY = first_monday(NEXT_YEAR, 2), first_monday(NEXT_YEAR, 6)
+DEADLINE = WINTER_DAY - timedelta(days=17)  # a Friday in January
 WINTER_AND_SUMMER = [
-    {"starts_at": datetime(2027, 2, 1, 8, 30, tzinfo=COPENHAGEN), "ends_at": datetime(2027, 2, 1, 15, 30,
-                                                                                       tzinfo=COPENHAGEN)},
-    {"starts_at": datetime(2027, 6, 7, 6, 30, tzinfo=UTC), "ends_at": datetime(2027, 6, 7, 13, 0, tzinfo=UTC)},
+    {"starts_at": datetime.combine(WINTER_DAY, time(8, 30), COPENHAGEN),
+     "ends_at": datetime.combine(WINTER_DAY, time(15, 30), COPENHAGEN)},
+    {"starts_at": datetime.combine(SUMMER_DAY, time(6, 30), UTC),
+     "ends_at": datetime.combine(SUMMER_DAY, time(13), UTC)},
 ]
 
 
 @pytest.fixture
 def offering(nord, make_offering):
-    return make_offering(nord, module="GLU-4", sessions=WINTER_AND_SUMMER, enrolment_deadline=date(2027, 1, 15),
+    return make_offering(nord, module="GLU-4", sessions=WINTER_AND_SUMMER, enrolment_deadline=DEADLINE,
                          price_dkk=3250)
 
 
 def test_offering_page_shows_sessions_in_danish_time(client, offering):
     parsed = page(client, f"/udbud/{offering['id']}")
 
-    assert "mandag 1. februar 2027, kl. 08.30–15.30" in parsed.text
-    assert "mandag 7. juni 2027, kl. 08.30–15.00" in parsed.text
+    assert f"mandag {WINTER_DAY.day}. februar {NEXT_YEAR}, kl. 08.30–15.30" in parsed.text
+    assert f"mandag {SUMMER_DAY.day}. juni {NEXT_YEAR}, kl. 08.30–15.00" in parsed.text
     assert "Kommunikation og konflikthåndtering" in parsed.text
     assert "3.250 kr." in parsed.text
-    assert "fredag 15. januar 2027" in parsed.text
+    assert f"fredag {DEADLINE.day}. januar {NEXT_YEAR}" in parsed.text
     assert "mailto:glu@skole.example" in parsed.hrefs()
     assert "16 ledige pladser" in parsed.text
 
@@ -375,8 +385,8 @@ def test_offering_page_describes_the_course_in_json_ld(client, offering):
     assert instance["location"]["address"] == {
         "@type": "PostalAddress", "streetAddress": "Sofiendalsvej 60", "postalCode": "9000",
         "addressLocality": "Aalborg", "addressRegion": "Region Nordjylland", "addressCountry": "DK"}
-    assert instance["startDate"] == "2027-02-01T08:30:00+01:00"
-    assert instance["endDate"] == "2027-06-07T15:00:00+02:00"
+    assert instance["startDate"] == f"{WINTER_DAY.isoformat()}T08:30:00+01:00"
+    assert instance["endDate"] == f"{SUMMER_DAY.isoformat()}T15:00:00+02:00"
     assert instance["offers"]["price"] == 3250 and instance["offers"]["priceCurrency"] == "DKK"
     assert [event["@type"] for event in instance["subEvent"]] == ["Event", "Event"]
     assert {event["eventStatus"] for event in instance["subEvent"]} == {"https://schema.org/EventScheduled"}

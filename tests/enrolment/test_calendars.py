@@ -39,14 +39,24 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=COPENHAGEN)
 
 
-SPRING_FORWARD = date(2027, 3, 28)  # Danish clocks go from +01:00 to +02:00 this night
+def next_spring_change() -> date:
+    """The next last Sunday of March, when Danish clocks go from +01:00 to +02:00, far enough ahead that a
+    course around it still takes enrolments (days in the past are refused)."""
+    today = copenhagen_today()
+    year = today.year + (today >= date(today.year, 3, 10))
+    last = date(year, 3, 31)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+SPRING_FORWARD = next_spring_change()
+FRIDAY_BEFORE, MONDAY_AFTER = SPRING_FORWARD - timedelta(days=2), SPRING_FORWARD + timedelta(days=1)
 
 
 @pytest.fixture
 def across_dst(make_school, make_offering, make_organisation):
     """A course on the Friday before and the Monday after the spring change of clocks."""
     make_organisation("791", requires_approval=False)
-    friday, monday = SPRING_FORWARD - timedelta(days=2), SPRING_FORWARD + timedelta(days=1)
+    friday, monday = FRIDAY_BEFORE, MONDAY_AFTER
     sessions = [{"starts_at": local(friday, 9), "ends_at": local(friday, 15)},
                 {"starts_at": local(monday, 9), "ends_at": local(monday, 15)}]
     return make_offering(make_school("Mercantec"), module="GLU-4", sessions=sessions, capacity=2,
@@ -72,8 +82,8 @@ def test_feed_has_one_event_per_session_at_the_right_utc_times(client, anne, acr
     assert response.mimetype == "text/calendar"
     events = events_of(response.data)
     assert [(utc(e, "dtstart"), utc(e, "dtend")) for e in events] == [
-        (datetime(2027, 3, 26, 8, tzinfo=UTC), datetime(2027, 3, 26, 14, tzinfo=UTC)),
-        (datetime(2027, 3, 29, 7, tzinfo=UTC), datetime(2027, 3, 29, 13, tzinfo=UTC)),
+        (datetime.combine(FRIDAY_BEFORE, time(8), UTC), datetime.combine(FRIDAY_BEFORE, time(14), UTC)),
+        (datetime.combine(MONDAY_AFTER, time(7), UTC), datetime.combine(MONDAY_AFTER, time(13), UTC)),
     ]
     assert [e.uid.value for e in events] == [f"glu-session-{s['id']}@glu-courses" for s in across_dst["sessions"]]
     assert {e.status.value for e in events} == {"CONFIRMED"}
@@ -119,7 +129,7 @@ def test_moved_session_keeps_its_uid_with_a_higher_sequence_and_mails_a_request(
 
     assert moved.status_code == 200
     assert [e.uid.value for e in after] == list(before)
-    assert utc(after[1], "dtstart") == datetime(2027, 3, 30, 8, tzinfo=UTC)
+    assert utc(after[1], "dtstart") == datetime.combine(SPRING_FORWARD + timedelta(days=2), time(8), UTC)
     assert all(int(e.sequence.value) > before[e.uid.value] for e in after)
     requests = [mail for mail in outbox(app) if mail.calendar_method == "REQUEST" and "Ændret" in mail.subject]
     assert requests and requests[0].recipient == "anne@kommune.example"
@@ -268,8 +278,8 @@ def test_calendar_links_carry_one_session_each(catalogue_client, across_dst):
     links = catalogue_client.get(f"/offerings/{across_dst['id']}/calendar-links").get_json()
 
     assert [link["session_id"] for link in links] == [s["id"] for s in across_dst["sessions"]]
-    assert "dates=20270326T080000Z/20270326T140000Z" in links[0]["google"]
-    assert "startdt=2027-03-29T07" in links[1]["outlook"]
+    assert f"dates={FRIDAY_BEFORE:%Y%m%d}T080000Z/{FRIDAY_BEFORE:%Y%m%d}T140000Z" in links[0]["google"]
+    assert f"startdt={MONDAY_AFTER.isoformat()}T07" in links[1]["outlook"]
 
 
 def test_unknown_offering_download_is_404(catalogue_client):
