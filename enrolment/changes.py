@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from enrolment import notices, outbox, seats
+from enrolment import notices, outbox, reservations, seats
 from enrolment.catalogue_client import SeatCounts
 from enrolment.models import ACTIVE_STATUSES, Enrolment, OfferingSeats
 from shared.errors import DomainError
@@ -20,8 +20,9 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
     """Take in the catalogue's current view of an offering, all in one transaction under its lock.
 
     A raised capacity promotes from the waiting list; a cancelled offering cancels every place in
-    it (and each person is told); moved sessions or a new place are written to everyone concerned;
-    a course the school has decided to hold is announced to everyone confirmed ("Holdet gennemføres").
+    it (and each person is told) and gives back the seats reserved on it; moved sessions or a new
+    place are written to everyone concerned; a course the school has decided to hold is announced
+    to everyone confirmed ("Holdet gennemføres").
     An enrolment accepted on this service's copy after the school had cancelled (the copy is at most
     as old as the last webhook or sync) is cancelled here like every other place, with the same mail.
     """
@@ -33,6 +34,7 @@ def apply_offering_change(db: DbSession, offering: dict) -> OfferingSeats:
     if recorded.newly_cancelled:
         changes += [seats.set_status(db, offering_seats, enrolment, "cancelled", ended_by="school")
                     for enrolment in active]
+        reservations.release_for_cancelled_offering(db, offering_seats)
     elif recorded.moved:
         notices.offering_moved(db, active, set(recorded.moved_sessions))
     if recorded.newly_held and not recorded.newly_cancelled:

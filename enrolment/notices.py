@@ -313,9 +313,19 @@ def reservation_made(db: DbSession, reservation) -> None:
     ])
 
 
-def reservation_released(db: DbSession, reservation, count: int) -> None:
-    """The deadline passed: the unnamed seats went back, and HR is told how many."""
+def reservation_released(db: DbSession, reservation, count: int, because: str) -> None:
+    """The deadline passed or the school cancelled ("deadline", "cancelled"): HR is told how many unnamed
+    seats went back."""
     offering = _OFFERING_SCHEMA.load(reservation.offering_seats.snapshot)
+    if because == "cancelled":
+        _tell_hr_of_reservation(db, reservation, offering, f"Aflyst: {count} reserverede pladser på "
+                                f"{offering['module_title']}", [
+            f"Skolen har aflyst {_offering_line(offering)}, så de {count} unavngivne pladser af jeres "
+            "reservation er frigivet.",
+            *([f"De {reservation.named} navngivne deltagere er afmeldt og har fået besked."]
+              if reservation.named else []),
+        ])
+        return
     _tell_hr_of_reservation(db, reservation, offering, f"Frigivet: {count} reserverede pladser på "
                             f"{offering['module_title']}", [
         f"Tilmeldingsfristen ({_deadline(offering)}) er overskredet, så {count} unavngivne pladser af jeres "

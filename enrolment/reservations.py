@@ -128,16 +128,32 @@ def release_past_deadline(db: DbSession, today: date) -> int:
         reservation = db.get(Reservation, reservation_id)
         offering_seats = _lock_reservation(db, reservation)
         if reservation.released_at is None and reservation.unnamed > 0 and today > offering_seats.enrolment_deadline:
-            _release(db, reservation, offering_seats, reservation.unnamed, actor=audit.SYSTEM, automatic=True)
+            _release(db, reservation, offering_seats, reservation.unnamed, actor=audit.SYSTEM, because="deadline")
             released += 1
         commit(db)
     rollback(db)
     return released
 
 
+def release_for_cancelled_offering(db: DbSession, offering_seats: OfferingSeats) -> None:
+    """The school cancelled the locked offering: every reservation on it gives back its unnamed seats.
+
+    Its named seats are places like any other and are cancelled with them; HR is told of the unnamed
+    ones, which would otherwise go on looking held on /hr/reservationer.
+    """
+    for reservation in db.scalars(select(Reservation).where(Reservation.offering_id == offering_seats.offering_id,
+                                                            Reservation.released_at.is_(None))
+                                  .order_by(Reservation.id)):
+        if reservation.unnamed > 0:
+            _release(db, reservation, offering_seats, reservation.unnamed, actor=audit.SYSTEM, because="cancelled")
+
+
 def _release(db: DbSession, reservation: Reservation, offering_seats: OfferingSeats, count: int, *,
-             actor: audit.AuditActor | None, automatic: bool = False) -> None:
-    """Give back `count` unnamed seats of a locked reservation; the first on the waiting list get them."""
+             actor: audit.AuditActor | None, because: str | None = None) -> None:
+    """Give back `count` unnamed seats of a locked reservation; the first on the waiting list get them.
+
+    `because` is why the system gave them back ("deadline", "cancelled"), and HR is told; None when HR did.
+    """
     before = reservation.released
     reservation.released += count
     if reservation.unnamed == 0:
@@ -146,11 +162,12 @@ def _release(db: DbSession, reservation: Reservation, offering_seats: OfferingSe
     promoted = seats.promote_waiting(db, offering_seats)
     notices.status_changed(db, promoted)
     outbox.report_seats(db, offering_seats)
-    if automatic:
-        notices.reservation_released(db, reservation, count)
+    if because:
+        notices.reservation_released(db, reservation, count, because)
     audit.record(db, "reservation.released", "reservation", reservation.id, tenant_id=reservation.organisation_id,
                  actor=actor, changes={"released": [before, reservation.released],
-                                       "automatic": [None, automatic]})
+                                       "automatic": [None, because is not None],
+                                       **({"because": [None, because]} if because else {})})
     for change in promoted:
         audit_change(db, "enrolment.promoted", change.enrolment, change.before, actor=audit.SYSTEM)
 

@@ -349,6 +349,30 @@ def test_at_the_deadline_the_unnamed_seats_go_to_the_waiting_list_once(app, clie
     assert subjects.count("Frigivet: 1 reserverede pladser på " + course["module_title"]) == 1
 
 
+def test_a_cancelled_offering_gives_back_its_reserved_seats_and_hr_is_told(app, client, reserve, name_into, course,
+                                                                            hr, auth, catalogue_client, viborg):
+    with app.app_context():
+        from enrolment.organisations import find_organisation
+
+        organisation_id = find_organisation(db.session, viborg).id
+        db.session.remove()
+    add_member(app, "hr@viborg.example", organisation_id, "hr")
+    reservation = reserve(course, 3).get_json()
+    anne = name_into(reservation, "Anne").get_json()
+
+    cancelled = catalogue_client.post(f"/offerings/{course['id']}/cancel", json={"reason": "For få tilmeldte"},
+                                      headers=auth("school", provider_id=course["provider_id"]))
+
+    assert cancelled.status_code == 200
+    shown = client.get(f"/reservations/{reservation['id']}", headers=hr()).get_json()
+    assert (shown["named"], shown["released"], shown["unnamed"]) == (1, 2, 0)
+    assert client.get(f"/enrolments/{anne['id']}", headers=hr()).get_json()["status"] == "cancelled"
+    assert seat_row(app, course) == (0, 0, 0)
+    assert audit_actions(app).count("reservation.released") == 1
+    subjects = [mail.subject for mail in mails_to(app, "hr@viborg.example")]
+    assert subjects.count("Aflyst: 2 reserverede pladser på " + course["module_title"]) == 1
+
+
 def test_the_deadline_job_leaves_fully_named_and_current_reservations_alone(app, reserve, name_into, course,
                                                                             make_offering, school, clock):
     later = make_offering(school, module="GLU-3", first_day=60, capacity=4, min_participants=1)
