@@ -19,5 +19,6 @@ def now() -> datetime:
     return clock() if clock is not None else utcnow()
 
 
-def copenhagen_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(COPENHAGEN).date()
+def copenhagen_today(at: datetime | None = None) -> date:
+    """The Danish date at `at`, or at the request's idea of now (so an injected CLOCK moves it too)."""
+    return (at or now()).astimezone(COPENHAGEN).date()
