@@ -19,6 +19,7 @@ from catalogue import calendar, offerings, programmes, providers
 from catalogue.models import Location, Module, Offering, Session, db
 from catalogue.search import OfferingFilters, offerings_query
 from catalogue.themes import THEMES
+from shared import rate_limits
 from shared.auth import ANONYMOUS, Role
 from shared.clock import COPENHAGEN, copenhagen_today
 from shared.course_events import place_text
@@ -223,6 +224,7 @@ def overview():
 
 
 @blp.route("/soeg")
+@rate_limits.limit_anonymous(rate_limits.ANONYMOUS_SEARCH_PER_IP, actor=page_actor)
 def search():
     """The search form and its results; invalid fields are shown next to the field, with no results.
 

@@ -7,6 +7,7 @@ from catalogue import decisions, importing, offerings
 from catalogue.models import db
 from catalogue.notifications import WebhookSender
 from catalogue.search import OfferingFilters, offerings_query
+from shared import rate_limits
 from shared.api import BEARER
 from shared.auth import Role, current_actor, requires
 from shared.links import absolute_url
@@ -40,6 +41,7 @@ blp = Blueprint("offerings", __name__, url_prefix="/offerings",
 
 @blp.route("")
 class Offerings(MethodView):
+    @rate_limits.limit_anonymous(rate_limits.ANONYMOUS_SEARCH_PER_IP)
     @cached_while_unchanged
     @blp.arguments(OfferingQuerySchema, location="query", unknown=RAISE, error_status_code=400)
     @blp.response(200, page_of(OfferingSchema))

@@ -27,6 +27,7 @@ from enrolment.pages.common import (
     status_text,
     without_missing,
 )
+from shared import rate_limits
 from shared.clock import copenhagen_today, now
 from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from shared.forms import FormErrors
@@ -59,6 +60,8 @@ def request_seat(offering_id: int):
                 "offering_id": offering_id, "organisation": given(values["organisation"]),
                 "participant": without_missing({"name": given(values["navn"]), "email": given(values["email"])}),
             }))
+            rate_limits.check_ip_and_address(rate_limits.SEAT_REQUESTS_PER_IP, rate_limits.SEAT_REQUESTS_PER_ADDRESS,
+                                             data["participant"]["email"])
             enrolment = leader_requests.request_seat(db.session, catalogue(), offering_id, data["participant"],
                                                      data["organisation"], copenhagen_today(), now())
         except ValidationError as error:

@@ -16,9 +16,6 @@ from shared import rate_limits
 from shared.forms import FormErrors
 from shared.pages import check_csrf
 
-LINKS_PER_ADDRESS = "3/15 minutes"
-LINKS_PER_IP = "20/15 minutes"
-SLOW_DOWN = "Du har bedt om dine links mange gange på kort tid. Vent lidt, og prøv igen."
 LABELS = {"email": "E-mail"}
 
 
@@ -32,8 +29,8 @@ def my_links():
     if not _looks_like_address(email):
         errors.add("email", "Skriv din e-mailadresse, fx navn@kommune.dk.")
         return render_template("enrolment/my_links.html", email=email, errors=errors, labels=LABELS, sent=False), 422
-    rate_limits.check("my-links:ip", LINKS_PER_IP, request.remote_addr or "unknown", SLOW_DOWN)
-    rate_limits.check("my-links:address", LINKS_PER_ADDRESS, email.casefold(), SLOW_DOWN)
+    rate_limits.check(rate_limits.MY_LINKS_PER_IP, rate_limits.client_ip())
+    rate_limits.check(rate_limits.MY_LINKS_PER_ADDRESS, email.casefold())
     notices.links_requested(db.session, email)
     return render_template("enrolment/my_links.html", email=email, errors=errors, labels=LABELS, sent=True)
 

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from enrolment import leader_requests
 from enrolment.models import db
 from enrolment.views import catalogue
+from shared import rate_limits
 from shared.clock import copenhagen_today, now
 from shared.schemas import LeaderRequestResultSchema, LeaderRequestSchema
 
@@ -22,5 +23,7 @@ class LeaderRequests(MethodView):
         organisation approves requests, otherwise it gets a seat or a place on the waiting list. An
         existing person's stored name is never changed by a request.
         """
+        rate_limits.check_ip_and_address(rate_limits.SEAT_REQUESTS_PER_IP, rate_limits.SEAT_REQUESTS_PER_ADDRESS,
+                                         data["participant"]["email"])
         return leader_requests.request_seat(db.session, catalogue(), data["offering_id"], data["participant"],
                                             data["organisation"], copenhagen_today(), now())

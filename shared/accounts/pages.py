@@ -34,9 +34,6 @@ blp = Blueprint("accounts_pages", __name__)
 
 log = logging.getLogger(__name__)
 PENDING_SSO = "sso"
-LINKS_PER_ADDRESS = "5/15 minutes"
-LINKS_PER_IP = "30/15 minutes"
-SLOW_DOWN = "Du har bedt om mange links på kort tid. Vent lidt, og prøv igen."
 
 
 @blp.after_request
@@ -61,12 +58,12 @@ def sign_in():
     if not _looks_like_address(email):
         return _render("sign_in.html", next_path=next_path, email=email,
                        error="Skriv din e-mailadresse, fx navn@kommune.dk."), 422
-    rate_limits.check("sign-in-link:ip", LINKS_PER_IP, request.remote_addr or "unknown", SLOW_DOWN)
+    rate_limits.check(rate_limits.SIGN_IN_LINK_PER_IP, rate_limits.client_ip())
     service_accounts = accounts()
     provider = sso.provider_for_email(service_accounts.db.session, service_accounts, email)
     if provider is not None:
         return _to_identity_provider(provider, next_path)
-    rate_limits.check("sign-in-link:address", LINKS_PER_ADDRESS, links.email_key(email), SLOW_DOWN)
+    rate_limits.check(rate_limits.SIGN_IN_LINK_PER_ADDRESS, links.email_key(email))
     mail = links.request_link(service_accounts.db.session, service_accounts.models, email, next_path or None, now())
     if mail is not None:
         queue_link_mail(mail)
@@ -75,6 +72,7 @@ def sign_in():
 
 @blp.route("/log-ind/<secret>", methods=["GET", "POST"])
 def use_link(secret: str):
+    rate_limits.check(rate_limits.SIGN_IN_PER_IP, rate_limits.client_ip())
     service_accounts = accounts()
     db = service_accounts.db.session
     try:
@@ -116,6 +114,7 @@ def _to_identity_provider(provider, next_path: str):
 @blp.route("/oidc/callback")
 def oidc_callback():
     """The identity provider's answer: a member of the tenant is signed in, anyone else is told why not."""
+    rate_limits.check(rate_limits.SIGN_IN_PER_IP, rate_limits.client_ip())
     service_accounts = accounts()
     db = service_accounts.db.session
     pending = session.pop(PENDING_SSO, None)
