@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, render_template, send_from_directory
 SWAGGER_UI_FILES = Path(find_spec("swagger_ui").submodule_search_locations[0]) / "static"
 
 blp = Blueprint("api_docs", __name__)
-ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png")
+ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
 
 
 @blp.route("/docs")

@@ -283,13 +283,26 @@ def test_the_sign_in_form_may_go_on_to_an_identity_provider_and_no_other_form_ma
     assert elsewhere["form-action"] == "'self'"
 
 
-def test_hsts_only_where_the_public_url_is_https(catalogue_database):
+@pytest.fixture
+def catalogue_at(catalogue_database, catalogue_app):
+    """catalogue_at(public_url) -> a catalogue app on the test database that calls itself public_url."""
     from catalogue import create_app
 
-    secure = create_app({"DATABASE_URL": catalogue_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
-                         "PUBLIC_URL": "https://kurser.example.dk"})
-    plain = create_app({"DATABASE_URL": catalogue_database, "GLU_TOKEN_SECRET": TOKEN_SECRET, "TESTING": True,
-                        "PUBLIC_URL": "http://127.0.0.1:5001"})
+    made = []
+
+    def make(public_url: str):
+        made.append(create_app({"DATABASE_URL": catalogue_database, "GLU_TOKEN_SECRET": TOKEN_SECRET,
+                                "TESTING": True, "PUBLIC_URL": public_url}))
+        return made[-1]
+
+    yield make
+    for instance in made:  # no connection may outlive the test: the database is dropped at the end
+        with instance.app_context():
+            instance.extensions["sqlalchemy"].engine.dispose()
+
+
+def test_hsts_only_where_the_public_url_is_https(catalogue_at):
+    secure, plain = catalogue_at("https://kurser.example.dk"), catalogue_at("http://127.0.0.1:5001")
 
     for path in ("/healthz", "/log-ind", "/finder-ikke-her"):
         assert_secured(secure.test_client().get(path), path, https=True)
@@ -299,7 +312,7 @@ def test_hsts_only_where_the_public_url_is_https(catalogue_database):
     assert production_sign_in["form-action"] == "'self' https:"
 
 
-def test_a_failing_hook_still_answers_with_the_headers(catalogue_database):
+def test_a_failing_hook_still_answers_with_the_headers():
     """A 500 built by Flask when a view fails still carries them (hooks run on error responses too)."""
     from flask import Flask
 
