@@ -14,8 +14,12 @@ When the counters cannot be reached (Redis restarting, say) the request goes on,
 the log: a limit is a brake on abuse, not part of what makes an answer right, and refusing every
 sign-in and search of a public service while Redis is away would do strangers' work for them.
 
-Per IP is `request.remote_addr`, the direct peer: behind a reverse proxy that is the proxy, so the
-proxy must pass the client's address on as the peer (or the per-IP limits count the proxy's).
+Per IP is the direct peer, `request.remote_addr`, unless RATE_LIMIT_TRUSTED_PROXIES says how many
+reverse proxies in front append the client's address to X-Forwarded-For: then it is the entry that
+many from the right, the one the outermost of our proxies wrote (what werkzeug's ProxyFix(x_for=n)
+would take, without changing remote_addr for the rest of the app). Left at 0 behind a proxy, every
+stranger would share the proxy's address and its limits; set without such a proxy, a client could
+name any address it liked.
 """
 
 from __future__ import annotations
@@ -99,6 +103,11 @@ def install_rate_limits(app: Flask) -> None:
 
 
 def client_ip() -> str:
+    proxies = current_app.config.get("RATE_LIMIT_TRUSTED_PROXIES", 0)
+    if proxies:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.remote_addr or "unknown"
 
 

@@ -249,3 +249,28 @@ def test_with_redis_down_requests_go_on_and_a_warning_is_logged(catalogue_instan
     assert {answer.status_code for answer in answers} == {200}
     warnings = [record for record in caplog.records if record.name == "shared.rate_limits"]
     assert warnings and "search:ip" in warnings[0].getMessage()
+
+
+# --- Behind a reverse proxy -------------------------------------------------------------------------
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_by_the_address_the_proxy_saw(catalogue_app, glu):
+    catalogue_app.config["RATE_LIMIT_TRUSTED_PROXIES"] = 1
+    proxy = catalogue_app.test_client()
+    # The proxy appends the peer it saw; what the client wrote itself comes before it.
+    first = {"X-Forwarded-For": "198.51.100.7"}
+    for _ in range(SEARCHES):
+        proxy.get("/offerings", headers=first)
+
+    spoofing = proxy.get("/offerings", headers={"X-Forwarded-For": "203.0.113.99, 198.51.100.7"})
+    another = proxy.get("/offerings", headers={"X-Forwarded-For": "198.51.100.8"})
+
+    assert_problem_429(spoofing)
+    assert another.status_code == 200
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(catalogue_client, glu):
+    for number in range(SEARCHES):
+        catalogue_client.get("/offerings", headers={"X-Forwarded-For": f"198.51.100.{number}"})
+
+    assert_problem_429(catalogue_client.get("/offerings", headers={"X-Forwarded-For": "198.51.100.200"}))
