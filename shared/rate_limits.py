@@ -80,6 +80,10 @@ ANONYMOUS_SEARCH_PER_IP = Limit("search:ip", "60/minute", _SEARCH)
 ALL_LIMITS = (SIGN_IN_LINK_PER_ADDRESS, SIGN_IN_LINK_PER_IP, SIGN_IN_PER_IP, MY_LINKS_PER_ADDRESS, MY_LINKS_PER_IP,
               SEAT_REQUESTS_PER_ADDRESS, SEAT_REQUESTS_PER_IP, ANONYMOUS_SEARCH_PER_IP)
 
+# The 429's Retry-After, as a view that is limited documents it (@blp.alt_response(429, …, headers=…)).
+RETRY_AFTER = {"Retry-After": {"description": "Seconds until the limit allows another attempt",
+                               "schema": {"type": "integer", "minimum": 1}}}
+
 # A Redis that does not answer must not hold a request up for long: it fails open after this.
 REDIS_TIMEOUT_SECONDS = 0.5
 

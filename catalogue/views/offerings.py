@@ -45,6 +45,8 @@ class Offerings(MethodView):
     @cached_while_unchanged
     @blp.arguments(OfferingQuerySchema, location="query", unknown=RAISE, error_status_code=400)
     @blp.response(200, page_of(OfferingSchema))
+    @blp.alt_response(429, description="Too many searches from this IP without credentials (60 a minute)",
+                      headers=rate_limits.RETRY_AFTER)
     def get(self, args):
         """Search offerings, soonest first"""
         page, per_page = args.pop("page"), args.pop("per_page")

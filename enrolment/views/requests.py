@@ -16,6 +16,8 @@ blp = Blueprint("requests", __name__, description="A leader asks for a seat; no 
 class LeaderRequests(MethodView):
     @blp.arguments(LeaderRequestSchema)
     @blp.response(201, LeaderRequestResultSchema)
+    @blp.alt_response(429, description="Too many requests from this IP or for this address",
+                      headers=rate_limits.RETRY_AFTER)
     def post(self, data):
         """Ask for a seat: `unconfirmed` until the address confirms by the link mailed to it
 

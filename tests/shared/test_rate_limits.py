@@ -274,3 +274,11 @@ def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(catalogue_client, gl
         catalogue_client.get("/offerings", headers={"X-Forwarded-For": f"198.51.100.{number}"})
 
     assert_problem_429(catalogue_client.get("/offerings", headers={"X-Forwarded-For": "198.51.100.200"}))
+
+
+def test_the_limited_operations_document_their_429_with_retry_after(client, catalogue_client):
+    searched = catalogue_client.get("/openapi.json").get_json()["paths"]["/offerings"]["get"]["responses"]
+    requested = client.get("/openapi.json").get_json()["paths"]["/requests"]["post"]["responses"]
+
+    for documented in (searched["429"], requested["429"]):
+        assert "Retry-After" in documented["headers"]
