@@ -24,6 +24,7 @@ from shared.observability import install_observability
 from shared.pages import install_pages
 from shared.rate_limits import install_rate_limits
 from shared.response_cache import install_response_cache
+from shared.security_headers import install_security_headers
 from shared.transaction import install_commit_point
 
 DESCRIPTION = (
@@ -42,6 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["API_DESCRIPTION"] = DESCRIPTION
     configure(app, "catalogue", config)
     install_observability(app, "catalogue", readiness=[health.Check("database", health.database_probe(db))])
+    # Right after observability's hook, so it runs after every other one (shared.security_headers).
+    install_security_headers(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)

@@ -22,6 +22,7 @@ from shared.mailbox import install_mailbox
 from shared.observability import install_observability
 from shared.pages import install_pages
 from shared.rate_limits import install_rate_limits
+from shared.security_headers import install_security_headers
 from shared.transaction import install_commit_point
 
 DESCRIPTION = (
@@ -41,6 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
     install_observability(app, "enrolment", readiness=[
         health.Check("database", health.database_probe(db)),
         health.Check("catalogue", lambda: app.extensions["catalogue_client"].is_reachable(), required=False)])
+    # Right after observability's hook, so it runs after every other one (shared.security_headers).
+    install_security_headers(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     api = make_api(app)

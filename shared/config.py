@@ -44,6 +44,9 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         JOBS_IMMEDIATE=False,
         # Counters of the rate limits (shared/rate_limits.py): memory:// (per process) or redis://host:6379.
         RATE_LIMIT_STORAGE_URL=os.environ.get("RATE_LIMIT_STORAGE_URL", "memory://"),
+        # How many reverse proxies in front append the client's address to X-Forwarded-For: the per-IP limits
+        # count the address that many entries from the right. 0 (the default) counts the direct peer.
+        RATE_LIMIT_TRUSTED_PROXIES=int(os.environ.get("RATE_LIMIT_TRUSTED_PROXIES", "0")),
         # A Maildir whose mails /postkasse shows (make run's local mail server); unset, there is no such page.
         MAILBOX_DIR=os.environ.get("MAILBOX_DIR"),
         # Go or no-go (catalogue.decisions): an offering's decision date defaults to this many days before

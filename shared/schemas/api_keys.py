@@ -15,7 +15,7 @@ class IntrospectionRequestSchema(Schema):
 
     token = fields.String(required=True, validate=validate.Length(min=1, max=200),
                           metadata={"description": "The API key, glu_c_… or glu_e_…"})
-    token_type_hint = fields.String(metadata={"description": "Ignored"})
+    token_type_hint = fields.String(validate=validate.Length(max=40), metadata={"description": "Ignored"})
 
 
 class IntrospectionSchema(ContractSchema):
