@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 
 from catalogue import calendar, offerings
 from catalogue.models import db
+from shared.api import OPTIONAL_BEARER
 from shared.auth import current_actor
 from shared.response_cache import cached_while_unchanged
 
@@ -21,7 +22,8 @@ class CalendarLinkSchema(Schema):
 @blp.route("/<int:offering_id>.ics")
 class OfferingCalendar(MethodView):
     @cached_while_unchanged
-    @blp.doc(responses={"200": {"description": "An iCalendar file (RFC 5545)", "content": {"text/calendar": {}}}})
+    @blp.doc(security=OPTIONAL_BEARER,
+             responses={"200": {"description": "An iCalendar file (RFC 5545)", "content": {"text/calendar": {}}}})
     def get(self, offering_id):
         """The offering's sessions as a calendar file; a download does not update later, a subscription does"""
         offering = offerings.get_offering(db.session, current_actor(), offering_id)
@@ -32,6 +34,7 @@ class OfferingCalendar(MethodView):
 @blp.route("/<int:offering_id>/calendar-links")
 class OfferingCalendarLinks(MethodView):
     @blp.response(200, CalendarLinkSchema(many=True))
+    @blp.doc(security=OPTIONAL_BEARER)
     def get(self, offering_id):
         """Add-to-calendar links for Google Calendar and Outlook on the web, one per session"""
         return calendar.calendar_links(offerings.get_offering(db.session, current_actor(), offering_id))

@@ -8,7 +8,7 @@ from catalogue.models import db
 from catalogue.notifications import WebhookSender
 from catalogue.search import OfferingFilters, offerings_query
 from shared import rate_limits
-from shared.api import BEARER
+from shared.api import BEARER, OPTIONAL_BEARER
 from shared.auth import Role, current_actor, requires
 from shared.links import absolute_url
 from shared.pagination import page_response, paginate
@@ -47,6 +47,7 @@ class Offerings(MethodView):
     @blp.response(200, page_of(OfferingSchema))
     @blp.alt_response(429, description="Too many searches from this IP without credentials (60 a minute)",
                       headers=rate_limits.RETRY_AFTER)
+    @blp.doc(security=OPTIONAL_BEARER)
     def get(self, args):
         """Search offerings, soonest first"""
         page, per_page = args.pop("page"), args.pop("per_page")
@@ -89,6 +90,7 @@ class OfferingImport(MethodView):
 class OfferingById(MethodView):
     @cached_while_unchanged
     @blp.response(200, OfferingSchema)
+    @blp.doc(security=OPTIONAL_BEARER)
     def get(self, offering_id):
         """One offering with its sessions"""
         return offerings.get_offering(db.session, current_actor(), offering_id)

@@ -49,6 +49,7 @@ class CatalogueWebhook(MethodView):
     @signed_by_catalogue
     @blp.arguments(WebhookNoticeSchema)
     @blp.response(200, ChangesAppliedSchema)
+    @blp.alt_response(401, description="The signature is missing, wrong or older than five minutes")
     @blp.doc(security=[], parameters=[
         {"in": "header", "name": webhooks.TIMESTAMP_HEADER, "required": True, "schema": {"type": "string"},
          "description": "Unix seconds when sent; at most five minutes off"},

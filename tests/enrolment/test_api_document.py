@@ -1,5 +1,7 @@
 """The enrolment service documents itself and answers health checks."""
 
+from tests.contract.document import error_responses
+
 
 def test_openapi_document_lists_the_enrolment_endpoints(client):
     paths = client.get("/openapi.json").get_json()["paths"]
@@ -9,6 +11,29 @@ def test_openapi_document_lists_the_enrolment_endpoints(client):
                  "/enrolments/{enrolment_id}/substitute", "/enrolments/batch", "/requests", "/organisations",
                  "/offerings/{offering_id}/participants", "/healthz"):
         assert path in paths, path
+
+
+def test_every_documented_error_is_problem_json_with_the_problem_schema(client):
+    document = client.get("/openapi.json").get_json()
+
+    errors = list(error_responses(document))
+
+    assert errors
+    for operation, status, response in errors:
+        assert list(response.get("content", {})) == ["application/problem+json"], (operation, status)
+        assert response["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_each_operation_documents_the_refusals_it_can_give(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+
+    cancel = paths["/enrolments/{enrolment_id}/cancel"]["post"]["responses"]
+    request = paths["/requests"]["post"]["responses"]
+    feed = paths["/feeds/participants/{token}.ics"]["get"]["responses"]
+
+    assert set(cancel) >= {"200", "401", "403", "404", "409", "503", "default"}
+    assert set(request) >= {"201", "400", "413", "415", "422", "429", "503"} and "401" not in request
+    assert set(feed) >= {"200", "404", "503"}
 
 
 def test_docs_and_health(client):
