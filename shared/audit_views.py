@@ -61,6 +61,8 @@ class AuditLog(MethodView):
     @requires(*READERS)
     @blp.arguments(AuditQuerySchema, location="query", unknown=RAISE, error_status_code=400)
     @blp.response(200, page_of(AuditEntrySchema))
+    # The CSV form is the same 200, so it is documented beside the page rather than as another status.
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", description="OK")
     @blp.doc(security=BEARER)
     def get(self, args):
         """The audit entries the caller may read, newest first
