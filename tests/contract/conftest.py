@@ -8,6 +8,7 @@ exist, not only on 404s.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -34,10 +35,11 @@ set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "glu-courses-hypothesis")
 
 # Few examples per operation and a fixed seed: the suite stays within minutes on two cores, and CI
 # sees the same requests on every run. No example database is written (nothing left in the tree).
-MAX_EXAMPLES = 50
+# GLU_CONTRACT_EXAMPLES and GLU_CONTRACT_SEED run a deeper or another search by hand.
+MAX_EXAMPLES = int(os.environ.get("GLU_CONTRACT_EXAMPLES", "50"))
 
 CONFIG = {
-    "seed": 14,
+    "seed": int(os.environ.get("GLU_CONTRACT_SEED", "14")),
     "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none",
                    # The token is the test's to set (a real one per role); ignored_auth sends none and a
                    # wrong one, so the Authorization header is not generated or mutated as a parameter.
