@@ -239,6 +239,20 @@ class ChangeSequence(db.Model):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ChangeDraw(db.Model):
+    """A random token for each number drawn from the change sequence (notifications.next_change_seq).
+
+    The feed names the token of the reader's last number, so a catalogue restored from a backup (its
+    counter back at an earlier number, and new changes drawing those numbers again) is recognised by the
+    reader without anyone telling it: the tokens after the dump are new. One short row per change.
+    """
+
+    __tablename__ = "change_draw"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class WebhookDelivery(db.Model):
     """One webhook to the enrolment service, written with the change it announces: the delivery log.
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +32,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from catalogue.models import ChangeSequence, Module, Offering, WebhookDelivery
+from catalogue.models import ChangeDraw, ChangeSequence, Module, Offering, WebhookDelivery
 from shared.db import insert_unless_present, utcnow
 from shared.transaction import after_commit
 from shared.webhooks import signed_headers, signing_key
@@ -70,6 +71,9 @@ def next_change_seq(db: DbSession) -> int:
     if drawn is None:
         insert_unless_present(db, ChangeSequence, {"id": 1, "value": 0}, ["id"])
         drawn = _draw(db)
+    # A fresh random token for the number (see ChangeDraw): after a restore the number is drawn again,
+    # but never with the same token. merge: a number restored from a dump may still have its old row.
+    db.merge(ChangeDraw(seq=drawn, token=secrets.token_hex(16)))
     return drawn
 
 
@@ -99,6 +103,8 @@ class ChangesPage:
     items: list[Offering]
     last_seq: int
     more: bool
+    since_token: str | None = None
+    last_token: str | None = None
 
 
 def changes_since(db: DbSession, since: int, limit: int) -> ChangesPage:
@@ -113,7 +119,12 @@ def changes_since(db: DbSession, since: int, limit: int) -> ChangesPage:
                  joinedload(Offering.location), selectinload(Offering.sessions))
     ).unique())
     items = rows[:limit]
-    return ChangesPage(items=items, last_seq=items[-1].change_seq if items else since, more=len(rows) > limit)
+    last_seq = items[-1].change_seq if items else since
+    tokens = dict(db.execute(select(ChangeDraw.seq, ChangeDraw.token)
+                             .where(ChangeDraw.seq.in_({since, last_seq}))).all())
+    tokens[0] = ""  # the start of every history
+    return ChangesPage(items=items, last_seq=last_seq, more=len(rows) > limit,
+                       since_token=tokens.get(since), last_token=tokens.get(last_seq))
 
 
 # --- Webhooks -------------------------------------------------------------------------------------
