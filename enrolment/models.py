@@ -6,7 +6,20 @@ import secrets
 from datetime import date, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, case, func, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from shared.accounts.api_keys import api_key_model
@@ -111,8 +124,9 @@ class OfferingSeats(db.Model):
     # Seats held by organisations' reservations and not yet named (enrolment.reservations): taken, like the
     # confirmed, from the free seats; changed only under the lock, with the reservations themselves.
     reserved: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Grows with every change of the seat counts, so the catalogue can ignore counts that arrive late.
-    seats_version: Mapped[int] = mapped_column(default=0)
+    # Grows with every change of the seat counts, so the catalogue can ignore counts that arrive late;
+    # drawn from the clock (seats.next_seats_version) so that it still grows after a restore.
+    seats_version: Mapped[int] = mapped_column(BigInteger, default=0)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The offering as the catalogue last showed it (OfferingSchema's JSON): what calendars are built from.
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -92,6 +92,19 @@ def lock_enrolment(db: DbSession, enrolment: Enrolment) -> OfferingSeats:
 
 # --- Deciding, under the lock -------------------------------------------------------------------------
 
+def next_seats_version(seats: OfferingSeats) -> None:
+    """Move the row's seat-count version on: above the last one, and at least the clock in microseconds.
+
+    The catalogue keeps the counts with the highest version it was sent. After this database is
+    restored from a backup, its versions are those of the dump, below what the catalogue was sent from
+    the lost time after it; a plain `+ 1` would then be ignored until it caught up, and the catalogue
+    would show the lost counts. The clock does not go back with a restore, so a version drawn from it
+    is newer than any sent before. Safe: still strictly rising on the row (the lock orders writers),
+    and far below the catalogue's limit of 2**62 (microseconds reach that in about 146,000 years).
+    """
+    seats.seats_version = max(seats.seats_version + 1, int(utcnow().timestamp() * 1_000_000))
+
+
 def set_status(db: DbSession, seats: OfferingSeats, enrolment: Enrolment, status: str, *,
                ended_by: str | None = None) -> StatusChange:
     """The only writer of `Enrolment.status`: keeps the locked row's counts and the calendar's sequence with it.
@@ -106,7 +119,7 @@ def set_status(db: DbSession, seats: OfferingSeats, enrolment: Enrolment, status
         if counted in _COUNTED:
             setattr(seats, counted, getattr(seats, counted) + step)
     if before in _COUNTED or status in _COUNTED:
-        seats.seats_version += 1  # the catalogue drops counts that are not newer than what it has
+        next_seats_version(seats)  # the catalogue drops counts that are not newer than what it has
     enrolment.status = status
     enrolment.updated_at = utcnow()
     if before is not None:
@@ -166,7 +179,7 @@ def taken_seats(seats: OfferingSeats) -> int:
 def change_reserved(seats: OfferingSeats, step: int) -> None:
     """Hold (+) or give back (−) unnamed seats on the locked row; the catalogue's counts change with them."""
     seats.reserved += step
-    seats.seats_version += 1
+    next_seats_version(seats)
 
 
 def take_reserved_seat(db: DbSession, seats: OfferingSeats, enrolment: Enrolment) -> StatusChange:
