@@ -11,6 +11,13 @@ served is staler than the database (seat counts included, see README).
 The view's own statements run after the snapshot is taken, so a stored response can only be as new
 as its key or newer, never older.
 
+A snapshot names transaction ids, which count on within one PostgreSQL server (64 bits with the
+epoch, never reused), including across a pg_restore into it. They are not unique between servers: a
+restore onto a fresh server (or a switch to a replica or another database) starts again at low ids,
+and a snapshot seen before could come back with other rows behind it: a response from the lost
+time after the backup would be served. So the key also names the database (its oid, new when it is
+made afresh and restored into) and the server (when it started; a restarted one merely renders anew).
+
 Only on PostgreSQL (SQLite has no snapshot to name), only 200s to GET, per worker process, bounded
 by bytes with the least recently used out first.
 """
@@ -29,7 +36,8 @@ from shared.db import single_read
 from shared.lru import BoundedLru
 from shared.observability import RESPONSE_CACHE
 
-_SNAPSHOT = text("SELECT pg_current_snapshot()::text")
+_SNAPSHOT = text("SELECT pg_current_snapshot()::text || ' ' || d.oid || ' ' || pg_postmaster_start_time()::text"
+                 " FROM pg_database d WHERE d.datname = current_database()")
 
 
 @dataclass(frozen=True)
