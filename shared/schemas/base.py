@@ -46,6 +46,17 @@ class Id(fields.Integer):
         super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+class Flag(fields.Boolean):
+    """A JSON body's true or false, and nothing else: marshmallow's Boolean would take 0, 1, "yes" or "on",
+    which the document (type boolean) does not offer and a client's mistake should not turn into a choice.
+    Query parameters keep fields.Boolean, since a query string can only spell true as text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # not a set of allowed values: 0 == False and 1 == True in Python
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class LocalDateTime(fields.AwareDateTime):
     """An instant written with the Danish offset (+01:00 or +02:00); any offset is accepted on input."""
 

@@ -366,6 +366,13 @@ class OfferingChangesSchema(ContractSchema):
     last_seq = fields.Integer(required=True,
                               metadata={"description": "Read on from here: the last change_seq in items, or since"})
     more = fields.Boolean(required=True, metadata={"description": "True if more changes follow right away"})
+    # Which history the numbers belong to: a restored catalogue numbers its new changes again from an
+    # earlier place, with new tokens, so a reader that kept the token of its last change sees the break.
+    since_token = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The token of change number `since` (\"\" for 0); null if this catalogue has no such change: "
+                       "a reader whose kept token differs reads again from 0"})
+    last_token = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The token of change number `last_seq`: keep it with last_seq"})
 
 
 class WebhookNoticeSchema(Schema):

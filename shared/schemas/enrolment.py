@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.schemas.base import REGION_CODES, ContractSchema, Email, Id, LocalDateTime, Text
+from shared.schemas.base import REGION_CODES, ContractSchema, Email, Flag, Id, LocalDateTime, Text
 from shared.schemas.catalogue import OfferingSchema
 
 ORGANISATION_KINDS = ("municipality", "region", "state", "company", "other")
@@ -41,7 +41,7 @@ class OrganisationCreateSchema(Schema):
     key = Text(required=True, min_length=1, max_length=40, validate_also=validate.Regexp(r"^[A-Za-z0-9-]+$"))
     name = Text(required=True, min_length=1, max_length=200)
     kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
-    requires_approval = fields.Boolean(load_default=True)
+    requires_approval = Flag(load_default=True)
     ean = fields.String(allow_none=True, load_default=None,
                         validate=validate.Regexp(r"^[0-9]{13}$", error="Et EAN-nummer har 13 cifre."))
     order_reference = Text(allow_none=True, load_default=None, max_length=100)
@@ -321,7 +321,7 @@ class InterestCreateSchema(Schema):
     before = fields.Date(allow_none=True, load_default=None,
                          metadata={"description": "Only courses starting before this day; the interest ends then"})
     participant = fields.Nested(ParticipantInputSchema, required=True)
-    auto_enrol = fields.Boolean(load_default=False, metadata={
+    auto_enrol = Flag(load_default=False, metadata={
         "description": "Enrol the person when a seat is free, by the organisation's rules (approval where it "
                        "requires approval)"})
     organisation = Text(max_length=40, metadata={"description": "Defaults to the HR token's organisation"})
