@@ -42,7 +42,8 @@ def audit_change(db: DbSession, action: str, enrolment: Enrolment, before: str |
     """The audit entry of a change of a place: its status from → to (and, for a new place, whose it is)."""
     changes = {"status": [before, enrolment.status]}
     if before is None:
-        changes["participant"] = [None, enrolment.participant.name]
+        # By id, never the name: the audit log outlives an erasure (enrolment.erasure) and must not hold it.
+        changes["participant"] = [None, enrolment.participant.id]
     audit.record(db, action, "enrolment", enrolment.id, tenant_id=enrolment.organisation_id, actor=actor,
                  changes=changes)
 
@@ -170,7 +171,7 @@ def _cancel(db: DbSession, enrolment: Enrolment, today: date, holder: Participan
                *seats.promote_waiting(db, offering_seats)]
     notices.status_changed(db, changes)
     outbox.report_seats(db, offering_seats)
-    by_holder = audit.AuditActor("participant", holder.id, f"{holder.name} (Mine kurser)") if holder else None
+    by_holder = audit.AuditActor("participant", holder.id, f"Deltager {holder.id} (Mine kurser)") if holder else None
     audit_change(db, "enrolment.cancelled", enrolment, changes[0].before, actor=by_holder)
     for promoted in changes[1:]:
         audit_change(db, "enrolment.promoted", promoted.enrolment, promoted.before, actor=audit.SYSTEM)
@@ -198,7 +199,7 @@ def substitute_participant(db: DbSession, actor: Actor, enrolment_id: int, parti
         enrolment.updated_at = utcnow()
         notices.place_handed_over(db, enrolment, ended)
         audit.record(db, "enrolment.substituted", "enrolment", enrolment.id, tenant_id=enrolment.organisation_id,
-                     changes={"participant": [previous.name, person.name]})
+                     changes={"participant": [previous.id, person.id]})
     return enrolment
 
 

@@ -118,7 +118,7 @@ def _register(db: DbSession, person: Participant, module: str, regions: list[str
     db.add(interest)
     db.flush()
     audit.record(db, "interest.registered", "interest", interest.id, tenant_id=person.organisation_id, actor=actor,
-                 changes={"participant": [None, person.name], "module": [None, module], "regions": [None, regions],
+                 changes={"participant": [None, person.id], "module": [None, module], "regions": [None, regions],
                           "auto_enrol": [None, auto_enrol]})
     # An offering with free seats may exist already: the job tells (or enrols) at once.
     after_commit(db, MATCH_JOB)
@@ -209,7 +209,8 @@ def _end(db: DbSession, interest: Interest, reason: str, *, actor=None) -> None:
 
 
 def _leader(participant: Participant) -> audit.AuditActor:
-    return audit.AuditActor("participant", participant.id, f"{participant.name} (Mine kurser)")
+    # By id, never the name: the audit log outlives an erasure (enrolment.erasure) and must not hold it.
+    return audit.AuditActor("participant", participant.id, f"Deltager {participant.id} (Mine kurser)")
 
 
 # --- The schools' view: demand ------------------------------------------------------------------------

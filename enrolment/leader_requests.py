@@ -103,7 +103,7 @@ def confirm_request(db: DbSession, token: str, today: date, now: datetime) -> En
     outbox.report_seats(db, offering_seats)
     person = enrolment.participant
     audit_change(db, "enrolment.request_confirmed", enrolment, UNCONFIRMED,
-                 actor=audit.AuditActor("participant", person.id, f"{person.name} (link i mail)"))
+                 actor=audit.AuditActor("participant", person.id, f"Deltager {person.id} (link i mail)"))
     return enrolment
 
 

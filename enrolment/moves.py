@@ -102,7 +102,7 @@ def _move(db: DbSession, catalogue: CatalogueClient, enrolment: Enrolment, offer
     notices.status_changed(db, changes[1:])  # those who moved up into the freed seat
     outbox.report_seats(db, old_seats)
     outbox.report_seats(db, new_seats)
-    by_holder = audit.AuditActor("participant", holder.id, f"{holder.name} (Mine kurser)") if holder else None
+    by_holder = audit.AuditActor("participant", holder.id, f"Deltager {holder.id} (Mine kurser)") if holder else None
     audit.record(db, "enrolment.moved", "enrolment", enrolment.id, tenant_id=enrolment.organisation_id, actor=by_holder,
                  changes={"offering": [enrolment.offering_id, offering_id], "enrolment": [enrolment.id, moved.id],
                           "status": [changes[0].before if changes else "cancelled", placed.after]})
