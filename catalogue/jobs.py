@@ -4,6 +4,7 @@
   enqueued after every commit that wrote a delivery, and run every minute as the sweep that retries
   failed ones when their backoff is over;
 - `purge-idempotency`: every night, forget Idempotency-Keys older than a day;
+- `purge`: every night, remove what each purpose keeps past its retention (catalogue.purge);
 - `decide-offerings`: every hour, go or no-go (catalogue.decisions): remind schools on an offering's
   decision date, and apply the school's policy once its grace is over. Hourly, so a reminder comes
   early on the day and a run that failed is retried soon; running it more often changes nothing.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from catalogue import purge
 from catalogue.decisions import DecisionReport, run_due_decisions
 from catalogue.models import IdempotencyRecord, db
 from catalogue.notifications import DELIVER_JOB, DeliveryReport
@@ -20,15 +22,19 @@ from shared.clock import copenhagen_today, now
 from shared.idempotency import purge_expired
 from shared.jobs import Jobs
 from shared.mail import register_mail_job
-from shared.transaction import commit
+from shared.retention import Retention, install_purge_metrics, report_purge
+from shared.transaction import commit, rollback
 
 DECIDE_JOB = "decide-offerings"
+PURGE_JOB = "purge"
 
 
 def register_jobs(app: Flask, jobs: Jobs) -> None:
     jobs.task(DELIVER_JOB, deliver_webhooks, coalesce=True)
     jobs.periodic(f"{DELIVER_JOB}-sweep", deliver_webhooks, minute="*")
     jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="40")
+    jobs.periodic(PURGE_JOB, purge_due, hour="4", minute="20")
+    install_purge_metrics(app, jobs, "catalogue", purge.PURPOSES)
     jobs.periodic(DECIDE_JOB, decide_offerings, minute="7")
     register_mail_job(jobs)
 
@@ -47,3 +53,14 @@ def decide_offerings() -> DecisionReport:
     """Read the day through shared.clock, so tests (and the browser tests' shared clock) can move it."""
     return run_due_decisions(db.session, copenhagen_today(now()),
                              webhook=current_app.extensions["webhook_sender"].enabled)
+
+
+def purge_due(dry_run: bool = False) -> dict[str, int]:
+    """The retention purge at the clock's now (shared.clock, so tests move it); counts per purpose, logged."""
+    counts = purge.purge(db.session, now=now(), settings=Retention.from_config(current_app.config), dry_run=dry_run)
+    if dry_run:
+        rollback(db.session)
+    else:
+        commit(db.session)
+    report_purge("catalogue", counts, dry_run=dry_run)
+    return counts

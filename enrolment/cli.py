@@ -1,4 +1,4 @@
-"""Commands: `flask --app enrolment seed`, `issue-token`, `sync-seats`, `sync-changes` and `deliver-outbox`.
+"""Commands: `flask --app enrolment seed`, `issue-token`, `sync-seats`, `sync-changes`, `deliver-outbox` and `purge`.
 
 The job engine (enrolment.jobs) runs the same work on its own; these are for an operator's hand.
 """
@@ -55,7 +55,18 @@ def sync_changes_command() -> None:
     click.echo(f"{result.applied} ændringer anvendt, læst til ændring {result.cursor}")
 
 
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what is due, remove nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Remove what each purpose keeps past its retention (RETENTION_*); print the count per purpose."""
+    counts = jobs.purge_due(dry_run=dry_run)
+    click.echo(("Prøvekørsel, intet slettet: " if dry_run else "Slettet: ")
+               + ", ".join(f"{purpose} {count}" for purpose, count in counts.items()))
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(purge_command)
     app.cli.add_command(sync_changes_command)
     app.cli.add_command(deliver_outbox_command)
     app.cli.add_command(seed_command)

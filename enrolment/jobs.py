@@ -6,6 +6,7 @@
 - `sync-seats`: every hour, read every known offering from the catalogue again (the safety net of
   the safety net: an offering whose change never reached the feed);
 - `purge-idempotency`: every night, forget Idempotency-Keys older than a day;
+- `purge`: every night, remove what each purpose keeps past its retention (enrolment.purge);
 - `release-reservations`: every hour, give back the unnamed reserved seats of offerings whose
   enrolment deadline has passed, and move their waiting lists up (enrolment.reservations);
 - `match-interests`: offer free seats to the modules' interest lists (enrolment.interests), enqueued
@@ -17,14 +18,17 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from enrolment import change_feed, interests, outbox, reservations
+from enrolment import change_feed, interests, outbox, purge, reservations
 from enrolment.changes import refresh_all
 from enrolment.models import IdempotencyRecord, db
 from shared.clock import copenhagen_today, now
 from shared.idempotency import purge_expired
 from shared.jobs import Jobs
 from shared.mail import SmtpSettings, register_mail_job
-from shared.transaction import commit
+from shared.retention import Retention, install_purge_metrics, report_purge
+from shared.transaction import commit, rollback
+
+PURGE_JOB = "purge"
 
 
 def register_jobs(app: Flask, jobs: Jobs) -> None:
@@ -33,6 +37,8 @@ def register_jobs(app: Flask, jobs: Jobs) -> None:
     jobs.periodic("sync-changes", sync_changes, minute="*")
     jobs.periodic("sync-seats", sync_seats, minute="17")
     jobs.periodic("purge-idempotency", purge_idempotency, hour="3", minute="30")
+    jobs.periodic(PURGE_JOB, purge_due, hour="4", minute="10")
+    install_purge_metrics(app, jobs, "enrolment", purge.PURPOSES)
     register_mail_job(jobs)
     jobs.task(interests.MATCH_JOB, match_interests, coalesce=True)
     jobs.periodic(f"{interests.MATCH_JOB}-nightly", match_interests, hour="2", minute="15")
@@ -65,3 +71,14 @@ def release_reservations() -> int:
 
 def match_interests() -> int:
     return interests.match_interests(db.session, copenhagen_today(now()))
+
+
+def purge_due(dry_run: bool = False) -> dict[str, int]:
+    """The retention purge at the clock's now (shared.clock, so tests move it); counts per purpose, logged."""
+    counts = purge.purge(db.session, now=now(), settings=Retention.from_config(current_app.config), dry_run=dry_run)
+    if dry_run:
+        rollback(db.session)
+    else:
+        commit(db.session)
+    report_purge("enrolment", counts, dry_run=dry_run)
+    return counts
