@@ -64,6 +64,10 @@ class Erasure:
     audit_entries_rewritten: int = 0
     changes: list[StatusChange] = field(default_factory=list, repr=False, compare=False)
 
+    @property
+    def cancelled_count(self) -> int:
+        return len(self.cancelled)
+
 
 def erase_participant(db: DbSession, participant: Participant, *, actor: audit.AuditActor,
                       now: datetime) -> Erasure:
