@@ -21,6 +21,8 @@ from tests.enrolment.test_mail_delivery import deliver_outbox
 from tests.smtp import running_smtp_server
 
 NAME, EMAIL = "Søren Aasted-Ærbø", "soeren.aasted@kommune.example"
+# What test_insight takes from here: the fixtures, not the tests.
+__all__ = ["EMAIL", "NAME", "clock", "coming", "held", "path_of", "school", "soeren"]
 
 
 @pytest.fixture

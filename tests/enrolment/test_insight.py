@@ -1,0 +1,73 @@
+"""Insight (GDPR art. 15 and 20): HR, and the person through their own link, get everything held about them."""
+
+from __future__ import annotations
+
+from tests.enrolment.test_erasure import *  # noqa: F403 (its fixtures, found by name: __all__ names them)
+from tests.enrolment.test_erasure import EMAIL, NAME
+
+
+def test_hr_exports_everything_held_about_a_person(client, hr, soeren, held, coming):
+    answer = client.get(f"/participants/{soeren['id']}/export", headers=hr())
+
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.headers["Content-Disposition"] == f'attachment; filename="person-{soeren["id"]}.json"'
+    data = answer.get_json()
+    person = data["person"]
+    assert (person["id"], person["name"], person["email"]) == (soeren["id"], NAME, EMAIL)
+    assert person["organisation"] == {"key": "791", "name": "Viborg Kommune"}
+    assert person["created_at"] and person["erased_at"] is None
+
+    first, second = data["enrolments"]
+    assert (first["id"], first["offering_id"], first["status"], first["status_text"], first["source"]) == (
+        soeren["first"]["id"], held["id"], "confirmed", "Bekræftet", "hr")
+    assert first["offering"]["module_code"] == "GLU-1"
+    assert first["offering"]["module_title"] == "Introduktion til ledelse"
+    assert first["offering"]["provider_name"] == "Mercantec"
+    assert first["attendance"] == [{"session_id": held["sessions"][0]["id"], "attended": True,
+                                    "recorded_at": first["attendance"][0]["recorded_at"]}]
+    assert (first["completion"], first["completion_provider_name"]) == ("completed", "Mercantec")
+    assert first["completed_on"] == held["sessions"][-1]["starts_at"][:10]
+    assert [entry["action"] for entry in first["history"]] == [
+        "enrolment.enrolled", "attendance.recorded", "enrolment.completion_recorded"]
+    assert first["history"][0]["changes"] == {"status": [None, "confirmed"], "participant": [None, soeren["id"]]}
+    assert (second["id"], second["offering_id"], second["status"]) == (soeren["second"]["id"], coming["id"],
+                                                                       "confirmed")
+    assert (second["ended_by"], second["moved_to_id"], second["completion"]) == (None, None, None)
+
+    (interest,) = data["interests"]
+    assert (interest["id"], interest["module_code"], interest["regions"], interest["registered_by"]) == (
+        soeren["interest"]["id"], "GLU-5", ["1082"], "hr")
+    assert interest["ended_at"] is None
+
+    assert data["reservations"] == []
+    mails = data["mails"]
+    assert mails and {mail["recipient"] for mail in mails} == {EMAIL}
+    assert all(mail["status"] == "sent" and mail["sent_at"] and NAME in mail["body"] for mail in mails)
+    assert "Du er tilmeldt: Introduktion til ledelse hos Mercantec" in [mail["subject"] for mail in mails]
+
+    actions = [entry["action"] for entry in data["audit_entries"]]
+    assert actions.count("enrolment.enrolled") == 2 and "interest.registered" in actions
+    assert "enrolment.completion_recorded" in actions
+
+
+def test_the_export_after_erasure_holds_only_the_pseudonym(client, hr, soeren):
+    client.post(f"/participants/{soeren['id']}/erase", headers=hr())
+
+    data = client.get(f"/participants/{soeren['id']}/export", headers=hr()).get_json()
+
+    assert data["person"]["name"].startswith("Slettet person") and data["person"]["erased_at"]
+    assert NAME not in str(data) and EMAIL not in str(data)
+    assert all(mail["body"] is None for mail in data["mails"])
+    assert [place["status"] for place in data["enrolments"]] == ["confirmed", "cancelled"]
+    assert data["enrolments"][0]["completion"] == "completed"
+
+
+def test_the_export_is_refused_to_every_other_role(client, soeren, hr, auth, held):
+    path = f"/participants/{soeren['id']}/export"
+
+    assert client.get(path, headers=auth("admin")).status_code == 200
+    assert client.get(path, headers=hr("730")).status_code == 404  # another organisation's person
+    assert client.get(path, headers=auth("approver", organisation="791")).status_code == 403
+    assert client.get(path, headers=auth("school", provider_id=held["provider_id"])).status_code == 403
+    assert client.get(path).status_code == 401
+    assert client.get("/participants/999999/export", headers=hr()).status_code == 404
