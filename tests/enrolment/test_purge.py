@@ -275,8 +275,8 @@ def test_the_nightly_job_purges_logs_counts_audits_and_counts_for_metrics(app, c
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'glu_purged_total{purpose="enrolment",service="enrolment"} 2.0' in metrics
     assert 'glu_purged_total{purpose="audit",service="enrolment"} 0.0' in metrics
-    entries = client.get("/audit", headers=auth("admin"), query_string={"action": "retention.purged"}).get_json()
-    assert entries["items"][0]["changes"]["enrolment"] == [None, 2]
+    entries = client.get("/audit", headers=auth("admin"), query_string={"action": "retention.purged"})
+    assert entries.get_json()["items"][0]["changes"]["enrolment"] == [None, 2], entries.get_json()
 
 
 def test_the_command_counts_with_dry_run_and_purges_without(app, places, clock):
