@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from enrolment.models import Organisation, db
+from tests.accounts import add_member, sign_in_directly
 from tests.enrolment.test_erasure import *  # noqa: F403 (its fixtures, found by name: __all__ names them)
-from tests.enrolment.test_erasure import EMAIL, NAME
+from tests.enrolment.test_erasure import EMAIL, NAME, path_of
+from tests.enrolment.test_pages import post_form, text
 
 
 def test_hr_exports_everything_held_about_a_person(client, hr, soeren, held, coming):
@@ -71,3 +76,64 @@ def test_the_export_is_refused_to_every_other_role(client, soeren, hr, auth, hel
     assert client.get(path, headers=auth("school", provider_id=held["provider_id"])).status_code == 403
     assert client.get(path).status_code == 401
     assert client.get("/participants/999999/export", headers=hr()).status_code == 404
+
+
+# --- The pages ------------------------------------------------------------------------------------
+
+def sign_in(client, clock, role: str, organisation: str) -> None:
+    """A member of the organisation signed in, at the test's clock (31 days on: the course has been held)."""
+    app = client.application
+    with app.app_context():
+        organisation_id = db.session.scalar(select(Organisation.id).where(Organisation.key == organisation))
+    email = f"{role}@{organisation}.example"
+    add_member(app, email, organisation_id, role, f"HR-medarbejder {organisation}")
+    sign_in_directly(app, client, email, now=clock())
+
+
+def test_hr_opens_a_persons_insight_page_from_the_list_and_erases_them(client, soeren, clock):
+    sign_in(client, clock, "hr", "791")
+    listing = text(client.get("/hr"))
+    page = client.get(f"/hr/personer/{soeren['id']}/indsigt")
+    download = client.get(f"/hr/personer/{soeren['id']}/indsigt.json")
+    confirm = client.get(f"/hr/personer/{soeren['id']}/slet")
+
+    assert f"/hr/personer/{soeren['id']}/indsigt" in listing
+    assert page.status_code == 200 and NAME in text(page) and "Hent som JSON" in text(page)
+    assert "Introduktion til ledelse" in text(page) and "Slet personen" in text(page)
+    assert download.status_code == 200 and download.get_json()["person"]["email"] == EMAIL
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert confirm.status_code == 200 and "kan ikke fortrydes" in text(confirm)
+    refused = post_form(client, f"/hr/personer/{soeren['id']}/slet", with_csrf=False)
+    assert refused.status_code in (400, 403) and client.get(path_of(soeren["page"])).status_code == 200
+
+    erased = post_form(client, f"/hr/personer/{soeren['id']}/slet")
+
+    assert erased.status_code == 303
+    after = text(client.get(erased.headers["Location"]))
+    assert "Personen er slettet" in after and NAME not in after and "Slet personen" not in after
+    assert client.get(path_of(soeren["page"])).status_code == 404
+
+
+def test_the_insight_pages_are_refused_to_others(client, soeren, clock):
+    assert client.get(f"/hr/personer/{soeren['id']}/indsigt").status_code in (302, 303)  # to signing in
+    sign_in(client, clock, "hr", "730")
+    assert client.get(f"/hr/personer/{soeren['id']}/indsigt").status_code == 404
+    assert client.get(f"/hr/personer/{soeren['id']}/indsigt.json").status_code == 404
+    assert post_form(client, f"/hr/personer/{soeren['id']}/slet").status_code == 404
+    sign_in(client, clock, "approver", "791")
+    assert client.get(f"/hr/personer/{soeren['id']}/indsigt").status_code == 403
+    assert client.get(path_of(soeren["page"])).status_code == 200  # nothing was erased
+
+
+def test_the_leader_reads_their_own_data_through_their_link(client, soeren):
+    token = path_of(soeren["page"]).rsplit("/", 1)[1]
+    courses = text(client.get(f"/mine-kurser/{token}"))
+    page = client.get(f"/mine-kurser/{token}/mine-data")
+    download = client.get(f"/mine-kurser/{token}/mine-data.json")
+
+    assert f"/mine-kurser/{token}/mine-data" in courses
+    assert page.status_code == 200 and NAME in text(page) and "Slet personen" not in text(page)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert download.status_code == 200 and download.get_json()["person"]["name"] == NAME
+    assert len(download.get_json()["enrolments"]) == 2
+    assert client.get("/mine-kurser/not-a-token/mine-data").status_code == 404
