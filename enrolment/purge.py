@@ -18,7 +18,7 @@ Idempotency records are not here: they are forgotten after a day by `purge-idemp
 (shared.idempotency), far within any retention. Invoice details (the organisation's EAN number, order
 reference, cost centre) are the organisation's current settings, not personal data, and stay while it
 is a customer; the bookkeeping trail of them is in the audit entries, kept at least
-RETENTION_INVOICE_YEARS (Retention.audit_kept_years).
+RETENTION_INVOICE_YEARS after the end of their financial year (Retention.audit_cutoff).
 
 `purge` returns the count per purpose; with `dry_run` it removes nothing and returns the same counts.
 A real run writes one audit entry with the counts; the caller commits.

@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
+from shared.clock import COPENHAGEN
 from shared.db import utcnow
 from shared.jobs import _read_counters
 
@@ -91,10 +92,13 @@ class Retention:
     def delivery(self) -> timedelta:
         return timedelta(days=self.delivery_days)
 
-    @property
-    def audit_kept_years(self) -> int:
-        """Audit entries hold the bookkeeping trail too, so they are kept for the longer of the two."""
-        return max(self.audit_years, self.invoice_years)
+    def audit_cutoff(self, now: datetime) -> datetime:
+        """Audit entries before this may go: older than the audit period, and of a financial year that ended
+        more than the bookkeeping period ago, since they are the trail of what was bought under which EAN
+        (bogføringsloven § 10 counts from the end of the financial year; the calendar year, Danish time,
+        as for municipalities and the state)."""
+        books_closed = datetime(now.astimezone(COPENHAGEN).year - self.invoice_years, 1, 1, tzinfo=COPENHAGEN)
+        return min(instant_years_before(now, self.audit_years), books_closed)
 
 
 def _variable(name: str) -> str:
@@ -178,8 +182,8 @@ def purge_sign_in(db: DbSession, accounts, now: datetime, retention: Retention, 
 
 
 def purge_audit(db: DbSession, audit_model: type, now: datetime, retention: Retention, *, dry_run: bool) -> int:
-    """Audit entries older than the audit period (or the bookkeeping period, where that is longer)."""
-    cutoff = instant_years_before(now, retention.audit_kept_years)
+    """Audit entries past the audit period and the bookkeeping period (Retention.audit_cutoff)."""
+    cutoff = retention.audit_cutoff(now)
     # Never past the database's own floor (migrations: audit DELETEs of entries younger than a year are
     # refused), measured from the real time and a day short, so a clock that is ahead (a test's, or a
     # skewed server's) leaves young entries be instead of failing the whole purge on the trigger.

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from catalogue import jobs
 from catalogue.models import ACCOUNTS, AuditEntry, WebhookDelivery, db
 from catalogue.purge import purge
+from shared.clock import COPENHAGEN
 from shared.db import utcnow
 from shared.retention import Retention, instant_years_before
 from tests.accounts import Clock
@@ -81,9 +82,11 @@ def add_audit_entry(app, at: datetime) -> int:
 
 
 def test_audit_entries_go_after_the_audit_years(app):
-    now = utcnow().replace(microsecond=0)
-    old = add_audit_entry(app, instant_years_before(now, 5) - timedelta(seconds=1))
-    kept = add_audit_entry(app, instant_years_before(now, 5))
+    """Five years, and not before five years have passed since the end of the entry's financial year."""
+    now = utcnow()
+    year = now.astimezone(COPENHAGEN).year
+    old = add_audit_entry(app, datetime(year - 5, 1, 1, tzinfo=COPENHAGEN) - timedelta(seconds=1))
+    kept = add_audit_entry(app, datetime(year - 5, 1, 1, tzinfo=COPENHAGEN))
     assert run(app, now, dry_run=True)["audit"] == 1
     assert run(app, now)["audit"] == 1
     with app.app_context():

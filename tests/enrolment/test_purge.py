@@ -227,23 +227,34 @@ def add_audit_entry(app, at: datetime) -> int:
 
 def test_audit_entries_go_after_the_audit_years(app):
     now = utcnow().replace(microsecond=0)
-    old = add_audit_entry(app, instant_years_before(now, 5) - timedelta(seconds=1))
-    add_audit_entry(app, instant_years_before(now, 5))
+    old = add_audit_entry(app, instant_years_before(now, 7) - timedelta(seconds=1))
+    add_audit_entry(app, instant_years_before(now, 7))
 
-    assert run(app, now, dry_run=True)["audit"] == 1
-    assert run(app, now)["audit"] == 1
+    assert run(app, now, dry_run=True, audit_years=7)["audit"] == 1
+    assert run(app, now, audit_years=7)["audit"] == 1
     with app.app_context():
         assert db.session.get(AuditEntry, old) is None
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)
                                  .where(AuditEntry.at < instant_years_before(now, 1))) == 1
 
 
-def test_audit_entries_are_kept_the_bookkeeping_years_when_the_audit_years_are_fewer(app):
-    now = utcnow().replace(microsecond=0)
-    add_audit_entry(app, instant_years_before(now, 3))
-    assert run(app, now, audit_years=2)["audit"] == 0  # the trail of what was bought under which EAN: 5 years
-    assert run(app, now, audit_years=2, invoice_years=3)["audit"] == 0
-    assert run(app, now + timedelta(seconds=1), audit_years=2, invoice_years=3)["audit"] == 1
+def new_year(year: int) -> datetime:
+    return datetime(year, 1, 1, tzinfo=COPENHAGEN)
+
+
+def test_audit_entries_are_kept_the_bookkeeping_years_after_their_financial_year(app):
+    """The audit trail shows what was bought under which EAN: bogføringsloven § 10 counts 5 years from the
+    end of the financial year, whatever the (shorter) audit period."""
+    year = utcnow().astimezone(COPENHAGEN).year
+    last_of_old_year = add_audit_entry(app, new_year(year - 6) - timedelta(seconds=1))
+    first_of_next = add_audit_entry(app, new_year(year - 5))
+    now = utcnow()
+
+    assert run(app, now, audit_years=2, dry_run=True)["audit"] == 1
+    assert run(app, now, audit_years=2)["audit"] == 1
+    with app.app_context():
+        assert db.session.get(AuditEntry, last_of_old_year) is None
+        assert db.session.get(AuditEntry, first_of_next) is not None
 
 
 @pytest.mark.postgres_only
