@@ -80,15 +80,19 @@ def erase_participant(db: DbSession, participant: Participant, *, actor: audit.A
         return Erasure(participant.id, participant.erased_at, already_erased=True)
     # The offerings' locks first, in the order of their ids (as everyone taking several does), then the
     # person's row: the order in which an enrolment takes them (offering, then find_or_add_participant).
-    places = list(db.scalars(select(Enrolment).where(Enrolment.participant_id == participant.id,
-                                                     Enrolment.status.in_(_CANCELLABLE))
-                             .order_by(Enrolment.offering_id, Enrolment.id)))
     locked = {offering_id: seats.lock_offering(db, offering_id)
-              for offering_id in sorted({place.offering_id for place in places})}
+              for offering_id in sorted({place.offering_id for place in _open_places(db, participant)})}
     db.scalars(select(Participant).where(Participant.id == participant.id).with_for_update()
                .execution_options(populate_existing=True)).one()
     if participant.erased_at is not None:  # erased by someone else while this one waited for the locks
         return Erasure(participant.id, participant.erased_at, already_erased=True)
+    # Read again under the person's lock: a place added meanwhile has committed by now (its row's foreign
+    # key share-locks the person, which FOR UPDATE waited for), and no new one can be added until this
+    # commits. Its offering, if new, is locked out of order; PostgreSQL resolves the rare deadlock by
+    # refusing one of the two transactions, and the erasure can simply be asked again.
+    places = _open_places(db, participant)
+    for offering_id in sorted({place.offering_id for place in places} - set(locked)):
+        locked[offering_id] = seats.lock_offering(db, offering_id)
 
     cancelled, promoted = _cancel_places(db, participant, places, locked, actor, now)
     name, email = participant.name, participant.email
@@ -98,6 +102,9 @@ def erase_participant(db: DbSession, participant: Participant, *, actor: audit.A
     participant.feed_token, participant.page_token = new_secret(), new_secret()  # the old links are dead
     participant.erased_at = now
     _end_interests(db, participant, actor, now)
+    for place in db.scalars(select(Enrolment).where(Enrolment.participant_id == participant.id,
+                                                    Enrolment.completion_note.is_not(None))):
+        place.completion_note = _replaced(place.completion_note, name, email, participant)  # the school's words
     dropped = _scrub_outbox(db, name, email, participant)
     _scrub_idempotent_responses(db, name, email, participant)
     rewritten = _scrub_audit(db, participant, name, email)
@@ -107,6 +114,12 @@ def erase_participant(db: DbSession, participant: Participant, *, actor: audit.A
     db.flush()
     return Erasure(participant.id, now, False, tuple(change.enrolment.id for change in cancelled),
                    tuple(change.enrolment.id for change in promoted), dropped, rewritten, [*cancelled, *promoted])
+
+
+def _open_places(db: DbSession, participant: Participant) -> list[Enrolment]:
+    return list(db.scalars(select(Enrolment).where(Enrolment.participant_id == participant.id,
+                                                   Enrolment.status.in_(_CANCELLABLE))
+                           .order_by(Enrolment.offering_id, Enrolment.id)))
 
 
 def _cancel_places(db: DbSession, participant: Participant, places: list[Enrolment], locked: dict, actor, now):
@@ -162,6 +175,7 @@ def _scrub_outbox(db: DbSession, name: str, email: str, participant: Participant
             message.recipient = participant.email
             message.subject = _replaced(message.subject, name, email, participant)
             message.body, message.calendar = None, None
+            message.last_error = _replaced(message.last_error, name, email, participant)  # an SMTP refusal names it
     mine_ids = {message.id for message in mine}
     naming = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == outbox.MAIL, or_(
         OutboxMessage.body.contains(name, autoescape=True), OutboxMessage.body.contains(email, autoescape=True),

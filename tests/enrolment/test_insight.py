@@ -31,6 +31,7 @@ def test_hr_exports_everything_held_about_a_person(client, hr, soeren, held, com
     assert first["attendance"] == [{"session_id": held["sessions"][0]["id"], "attended": True,
                                     "recorded_at": first["attendance"][0]["recorded_at"]}]
     assert (first["completion"], first["completion_provider_name"]) == ("completed", "Mercantec")
+    assert first["completion_note"] == f"{NAME} deltog aktivt"
     assert first["completed_on"] == held["sessions"][-1]["starts_at"][:10]
     assert [entry["action"] for entry in first["history"]] == [
         "enrolment.enrolled", "attendance.recorded", "enrolment.completion_recorded"]
