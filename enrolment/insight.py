@@ -62,8 +62,13 @@ def erase(db: DbSession, actor: Actor, participant_id: int, now: datetime) -> er
 
 # --- What is held ---------------------------------------------------------------------------------
 
-def participant_insight(db: DbSession, participant: Participant) -> dict:
-    """Everything held about the person, as plain data (datetimes as they are; the schema writes them)."""
+def participant_insight(db: DbSession, participant: Participant, *, for_the_person: bool = False) -> dict:
+    """Everything held about the person, as plain data (datetimes as they are; the schema writes them).
+
+    `for_the_person` (their own link): who acted is named by role, not by name, where it was one of the
+    organisation's or a school's people — their names and addresses are those people's data, not the
+    leader's (art. 15(4)). HR's export names them, as HR's own audit log does.
+    """
     places = list(db.scalars(select(Enrolment).where(Enrolment.participant_id == participant.id)
                              .order_by(Enrolment.created_at, Enrolment.id)))
     interests = list(db.scalars(select(Interest).where(Interest.participant_id == participant.id)
@@ -75,15 +80,15 @@ def participant_insight(db: DbSession, participant: Participant) -> dict:
             "organisation": {"key": participant.organisation.key, "name": participant.organisation.name},
             "created_at": participant.created_at, "erased_at": participant.erased_at,
         },
-        "enrolments": [_place(db, place, entries) for place in places],
+        "enrolments": [_place(db, place, entries, for_the_person) for place in places],
         "interests": [_interest(interest) for interest in interests],
         "reservations": _reservations(entries, {place.id for place in places}),
         "mails": _mails(db, participant),
-        "audit_entries": [_entry(entry) for entry in entries],
+        "audit_entries": [_entry(entry, for_the_person) for entry in entries],
     }
 
 
-def _place(db: DbSession, place: Enrolment, entries: list) -> dict:
+def _place(db: DbSession, place: Enrolment, entries: list, for_the_person: bool) -> dict:
     offering = _OFFERING_SCHEMA.load(place.seats.snapshot) if place.seats.snapshot else None
     marks = db.scalars(select(Attendance).where(Attendance.enrolment_id == place.id).order_by(Attendance.session_id))
     return {
@@ -100,7 +105,7 @@ def _place(db: DbSession, place: Enrolment, entries: list) -> dict:
         "completion": place.completion, "completion_note": place.completion_note,
         "completion_recorded_at": place.completion_recorded_at, "completed_on": place.completed_on,
         "completion_provider_name": place.completion_provider_name,
-        "history": [_entry(entry) for entry in entries
+        "history": [_entry(entry, for_the_person) for entry in entries
                     if entry.object_type == "enrolment" and entry.object_id == str(place.id)],
     }
 
@@ -150,7 +155,14 @@ def _audit_entries(db: DbSession, participant: Participant, places: list[Enrolme
     return sorted({entry.id: entry for entry in [*about, *named]}.values(), key=lambda entry: (entry.at, entry.id))
 
 
-def _entry(entry) -> dict:
+# How the leader's own insight names someone else who acted (for_the_person).
+_ROLE_NAMES = {"hr": "HR", "hr_admin": "HR", "approver": "Godkender", "school": "Skolen", "admin": "Administrator"}
+
+
+def _entry(entry, for_the_person: bool = False) -> dict:
+    actor_name = entry.actor_name
+    if for_the_person and entry.actor_type in ("person", "token", "key"):
+        actor_name = _ROLE_NAMES.get(entry.actor_role or "", "En medarbejder")
     return {"id": entry.id, "at": entry.at, "action": entry.action,
             "action_text": ACTIONS.get(entry.action, entry.action), "object_type": entry.object_type,
-            "object_id": entry.object_id, "actor_name": entry.actor_name, "changes": entry.changes}
+            "object_id": entry.object_id, "actor_name": actor_name, "changes": entry.changes}

@@ -62,14 +62,14 @@ def hr_erase(participant_id: int):
 @blp.route("/mine-kurser/<token>/mine-data")
 def my_data(token: str):
     participant = participant_by_page_token(token)
-    data = insight.participant_insight(db.session, participant)
+    data = insight.participant_insight(db.session, participant, for_the_person=True)
     return render_template("enrolment/insight.html", data=data, hr=False, token=token), 200, PRIVATE_PAGE
 
 
 @blp.route("/mine-kurser/<token>/mine-data.json")
 def my_data_json(token: str):
     participant = participant_by_page_token(token)
-    response = _download(insight.participant_insight(db.session, participant))
+    response = _download(insight.participant_insight(db.session, participant, for_the_person=True))
     response.headers.update(PRIVATE_PAGE)
     return response
 

@@ -137,4 +137,6 @@ def test_the_leader_reads_their_own_data_through_their_link(client, soeren):
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert download.status_code == 200 and download.get_json()["person"]["name"] == NAME
     assert len(download.get_json()["enrolments"]) == 2
+    # Who acted is named by role: the names of HR's and the school's people are theirs, not the leader's.
+    assert {entry["actor_name"] for entry in download.get_json()["audit_entries"]} <= {"HR", "Skolen"}
     assert client.get("/mine-kurser/not-a-token/mine-data").status_code == 404
