@@ -20,6 +20,7 @@ service, and store none), so erasure is this service's alone.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -182,8 +183,10 @@ def _scrub_outbox(db: DbSession, name: str, email: str, participant: Participant
         OutboxMessage.subject.contains(name, autoescape=True), OutboxMessage.subject.contains(email, autoescape=True))))
     for message in naming:
         if message.id not in mine_ids:
-            message.subject = _replaced(message.subject, name, email, participant)
-            message.body = _replaced(message.body, name, email, participant)
+            # Mails to others may name other people too: the name is replaced where it stands as a whole
+            # (not "Anne" inside "Annette"), so a colleague's name stays readable.
+            message.subject = _replaced(message.subject, name, email, participant, whole_words=True)
+            message.body = _replaced(message.body, name, email, participant, whole_words=True)
     return dropped
 
 
@@ -248,11 +251,16 @@ def _set_config():
     return func.set_config(PSEUDONYMISING, "on", True)  # is_local: ends with this transaction
 
 
-def _replaced(text: str | None, name: str, email: str, participant: Participant) -> str | None:
+def _replaced(text: str | None, name: str, email: str, participant: Participant, *,
+              whole_words: bool = False) -> str | None:
     if not text:
         return text
     text = text.replace(email, participant.email)
-    return text.replace(name, participant.name) if name else text
+    if not name:
+        return text
+    if whole_words:
+        return re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda _: participant.name, text)
+    return text.replace(name, participant.name)
 
 
 def _replaced_in(value, name: str, email: str, participant: Participant):
