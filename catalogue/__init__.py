@@ -22,6 +22,7 @@ from shared.jobs import install_jobs
 from shared.mailbox import install_mailbox
 from shared.observability import install_observability
 from shared.pages import install_pages
+from shared.privacy_notice import install_privacy_notice
 from shared.rate_limits import install_rate_limits
 from shared.response_cache import install_response_cache
 from shared.security_headers import install_security_headers
@@ -50,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = make_api(app)
     install_audit(app, api, AuditEntry)
     install_pages(app)
+    install_privacy_notice(app)
     install_rate_limits(app)
     install_mailbox(app)
     install_accounts(app, CATALOGUE_ACCOUNTS)

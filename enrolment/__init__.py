@@ -21,6 +21,7 @@ from shared.jobs import install_jobs
 from shared.mailbox import install_mailbox
 from shared.observability import install_observability
 from shared.pages import install_pages
+from shared.privacy_notice import install_privacy_notice
 from shared.rate_limits import install_rate_limits
 from shared.security_headers import install_security_headers
 from shared.transaction import install_commit_point
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = make_api(app)
     install_audit(app, api, AuditEntry)
     install_pages(app)
+    install_privacy_notice(app)
     install_rate_limits(app)
     install_mailbox(app)
     install_accounts(app, ENROLMENT_ACCOUNTS)
@@ -83,6 +85,10 @@ def create_app(config: dict | None = None) -> Flask:
     from enrolment.views import paths
 
     api.register_blueprint(paths.blp)
+    # A person's rights: insight and export, erasure (enrolment.insight, enrolment.erasure).
+    from enrolment.views import privacy
+
+    api.register_blueprint(privacy.blp)
     install_idempotency(app, db, IdempotencyRecord, authenticate=current_actor)
     install_commit_point(app, db)
     app.extensions["catalogue_client"] = CatalogueClient(

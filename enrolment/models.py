@@ -65,6 +65,9 @@ class Organisation(db.Model):
     cost_centre: Mapped[str | None] = mapped_column(String(100))
     # The region (shared.geography code, e.g. "1082") where the GLU path suggests offerings (enrolment.paths).
     region_code: Mapped[str | None] = mapped_column(String(4))
+    # Years a completion is kept after the course's last day (enrolment.purge); None: RETENTION_COMPLETION_YEARS.
+    # The organisation decides, as long as its leaders' GLU paths need their completed modules.
+    completion_retention_years: Mapped[int | None]
     # The secret in HR's organisation calendar feed URL; a new one revokes the old.
     feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -99,6 +102,8 @@ class Participant(db.Model):
     feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     page_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person was erased (enrolment.erasure): name and e-mail are a pseudonym from then on.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
 

@@ -32,7 +32,9 @@ def create_organisation(db: DbSession, data: dict) -> Organisation:
 
 
 def update_organisation(db: DbSession, actor: Actor, key: str, changes: dict) -> Organisation:
-    """PATCH /organisations/{key}: its region (region_code) for now. HR changes only its own; another's is a 404."""
+    """PATCH /organisations/{key}: its region (region_code) and completion retention.
+
+    HR changes only its own; another's is a 404."""
     organisation = find_organisation(db, key)
     if organisation is None or (actor.role is not Role.ADMIN and key != actor.organisation):
         raise NotFound(f"Organisationen '{key}' findes ikke.")

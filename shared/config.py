@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from shared.db import engine_options, normalise_database_url
+from shared.retention import check_retention, read_retention
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -54,6 +55,8 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
         # then, and it still leaves participants and their employers time to rearrange work or move to
         # another offering if the course is cancelled.
         DECISION_DAYS_BEFORE_START=int(os.environ.get("DECISION_DAYS_BEFORE_START", "14")),
+        # How long each purpose keeps its data (shared.retention: the defaults and why, the legal floors).
+        **read_retention(os.environ),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_TITLE=f"glu-courses {service}",
         API_VERSION="1",
@@ -69,6 +72,8 @@ def configure(app: Flask, service: str, overrides: dict | None = None) -> None:
             "GLU_TOKEN_SECRET is not set: both services sign and verify tokens with it "
             "(make run generates one in .glu-secret)."
         )
+    # A retention below its legal floor stops the service here, before any purge could act on it.
+    check_retention(app.config)
     url = normalise_database_url(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)

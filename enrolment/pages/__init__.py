@@ -12,12 +12,14 @@
 - /hr/interesse, …/interesse interest lists: HR's and the leader's own on "Mine kurser" (enrolment.pages.interests)
 - /hr/forloeb               the GLU path: staff × modules, filters, CSV (enrolment.pages.paths)
 - /hr/reservationer         reserved seats: reserve, name people into them, release (enrolment.pages.reservations)
+- /hr/personer/<id>/indsigt a person's data, as a page and JSON, and erasing them (enrolment.pages.privacy)
 """
 
 from flask import render_template
 
 import enrolment.pages.interests  # noqa: F401 (/hr/interesse and the form on "Mine kurser")
 import enrolment.pages.paths  # noqa: F401 (the GLU path on "Mine kurser" and /hr/forloeb)
+import enrolment.pages.privacy  # noqa: F401 (a person's data: /hr/personer/<id>/indsigt, …/mine-data)
 import enrolment.pages.reservations  # noqa: F401 (/hr/reservationer: HR's reserved seats)
 from enrolment.pages import batch, hr, leader, moves, my_links  # noqa: F401 (their routes register on the blueprint)
 from enrolment.pages.common import blp

@@ -38,5 +38,5 @@ class OrganisationByKey(MethodView):
     @blp.response(200, OrganisationSchema)
     @blp.doc(security=BEARER)
     def patch(self, changes, key):
-        """Change the organisation's region, where the GLU path suggests offerings (HR: its own organisation)"""
+        """Change the organisation's region or completion retention (HR: its own organisation)"""
         return organisations.update_organisation(db.session, current_actor(), key, changes)

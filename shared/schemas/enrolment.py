@@ -34,6 +34,8 @@ class OrganisationSchema(ContractSchema):
     cost_centre = fields.String(allow_none=True)
     region_code = fields.String(allow_none=True, metadata={"description": "Region (1081–1085) where the GLU path "
                                                                           "suggests offerings"})
+    completion_retention_years = fields.Integer(allow_none=True, metadata={
+        "description": "Years a completion is kept after the course's last day; null: the service's default"})
     hr_users = fields.List(fields.Nested(HrUserSchema))
 
 
@@ -53,6 +55,9 @@ class OrganisationCreateSchema(Schema):
 class OrganisationPatchSchema(Schema):
     region_code = fields.String(allow_none=True, validate=validate.OneOf(REGION_CODES), metadata={
         "description": "Region (1081–1085) where the GLU path suggests offerings; null: anywhere"})
+    completion_retention_years = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=50), metadata={
+        "description": "Years the organisation keeps its leaders' completions after the course's last day, as "
+                       "their GLU paths need them; null: the service's default (RETENTION_COMPLETION_YEARS)"})
 
 
 class ParticipantSchema(ContractSchema):
@@ -412,3 +417,121 @@ class PathOverviewQuerySchema(Schema):
     module = Text(max_length=20)
     state = fields.String(validate=validate.OneOf(PATH_STATES))
     format = fields.String(validate=validate.OneOf(("json", "csv")), load_default="json")
+
+
+# --- Insight and erasure (GDPR art. 15, 17 and 20: enrolment.insight, enrolment.erasure) -------------------
+
+class ExportOrganisationSchema(ContractSchema):
+    key = fields.String()
+    name = fields.String()
+
+
+class ExportPersonSchema(ContractSchema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    organisation = fields.Nested(ExportOrganisationSchema)
+    created_at = LocalDateTime()
+    erased_at = LocalDateTime(allow_none=True, metadata={"description": "Set once the person is erased: name "
+                                                                          "and e-mail are a pseudonym from then"})
+
+
+class ExportAuditEntrySchema(ContractSchema):
+    id = fields.Integer()
+    at = LocalDateTime()
+    action = fields.String()
+    action_text = fields.String(metadata={"description": "The action in Danish"})
+    object_type = fields.String()
+    object_id = fields.String()
+    actor_name = fields.String()
+    changes = fields.Dict(metadata={"description": "{field: [from, to]}"})
+
+
+class ExportOfferingSchema(ContractSchema):
+    module_code = fields.String()
+    module_title = fields.String()
+    provider_name = fields.String()
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+    status = fields.String()
+
+
+class ExportAttendanceSchema(ContractSchema):
+    session_id = fields.Integer()
+    attended = fields.Boolean()
+    recorded_at = LocalDateTime()
+
+
+class ExportEnrolmentSchema(ContractSchema):
+    id = fields.Integer()
+    offering_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(ENROLMENT_STATUSES))
+    status_text = fields.String()
+    source = fields.String()
+    waitlist_position = fields.Integer(allow_none=True)
+    ended_by = fields.String(allow_none=True)
+    moved_to_id = fields.Integer(allow_none=True)
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    offering = fields.Nested(ExportOfferingSchema, allow_none=True, metadata={
+        "description": "The offering as this service last saw it"})
+    attendance = fields.List(fields.Nested(ExportAttendanceSchema))
+    completion = fields.String(allow_none=True)
+    completion_note = fields.String(allow_none=True)
+    completion_recorded_at = LocalDateTime(allow_none=True)
+    completed_on = fields.Date(allow_none=True)
+    completion_provider_name = fields.String(allow_none=True)
+    history = fields.List(fields.Nested(ExportAuditEntrySchema), metadata={
+        "description": "The place's audit entries, oldest first"})
+
+
+class ExportInterestSchema(ContractSchema):
+    id = fields.Integer()
+    module_code = fields.String()
+    regions = fields.List(fields.String())
+    before = fields.Date(allow_none=True)
+    auto_enrol = fields.Boolean()
+    registered_by = fields.String()
+    created_at = LocalDateTime()
+    ended_at = LocalDateTime(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    enrolment_id = fields.Integer(allow_none=True)
+
+
+class ExportReservationSchema(ContractSchema):
+    reservation_id = fields.Integer()
+    enrolment_id = fields.Integer()
+    named_at = LocalDateTime()
+
+
+class ExportMailSchema(ContractSchema):
+    id = fields.Integer()
+    recipient = fields.String()
+    subject = fields.String(allow_none=True)
+    body = fields.String(allow_none=True, metadata={"description": "Null once erased"})
+    created_at = LocalDateTime()
+    sent_at = LocalDateTime(allow_none=True)
+    status = fields.String(validate=validate.OneOf(("sent", "waiting", "given_up")))
+
+
+class ParticipantExportSchema(ContractSchema):
+    """Everything the enrolment service holds about one person (the catalogue holds nothing about them)."""
+
+    person = fields.Nested(ExportPersonSchema)
+    enrolments = fields.List(fields.Nested(ExportEnrolmentSchema))
+    interests = fields.List(fields.Nested(ExportInterestSchema))
+    reservations = fields.List(fields.Nested(ExportReservationSchema), metadata={
+        "description": "The organisation's reserved seats the person was named into"})
+    mails = fields.List(fields.Nested(ExportMailSchema), metadata={"description": "Mails sent, or to be sent, to them"})
+    audit_entries = fields.List(fields.Nested(ExportAuditEntrySchema))
+
+
+class ErasureSchema(ContractSchema):
+    participant_id = fields.Integer()
+    erased_at = LocalDateTime()
+    already_erased = fields.Boolean(metadata={"description": "Erased before: nothing was done now"})
+    cancelled = fields.Integer(attribute="cancelled_count", metadata={
+        "description": "The person's places cancelled now (the waiting list moved up)"})
+    cancelled_enrolments = fields.List(fields.Integer(), attribute="cancelled")
+    promoted_enrolments = fields.List(fields.Integer(), attribute="promoted", metadata={
+        "description": "Others' places confirmed from the waiting list into the freed seats"})

@@ -38,6 +38,8 @@ EXCLUDED = {
     "desk_pages.import_template": "a CSV download, not a page",
     "enrolment_pages.export_csv": "a CSV download, not a page",
     "enrolment_pages.hr_paths_csv": "a CSV download, not a page",
+    "enrolment_pages.hr_insight_json": "a JSON download, not a page",
+    "enrolment_pages.my_data_json": "a JSON download, not a page",
     "desk_pages.static": "a script file, loaded by /skole/udbud/ny",
     "shared_pages.static": "the stylesheet and scripts, loaded by every page",
 }
@@ -120,7 +122,7 @@ def test_every_catalogue_page_runs_without_a_csp_violation(system, watched, mail
     visited: set[str] = set()
 
     for path in ("/", "/soeg", "/soeg?module=GLU-3", f"/udbud/{offering['id']}", "/skole/log-ind", "/log-ind",
-                 "/tilgaengelighed", "/docs"):
+                 "/tilgaengelighed", "/privatliv", "/docs"):
         visit(page, violations, app, catalogue_url + path, visited)
     sign_in_by_link(page, catalogue_url, "admin@mercantec.example", mail_server)
     visited |= {"accounts_pages.sign_in", "accounts_pages.use_link"}
@@ -145,7 +147,7 @@ def test_every_enrolment_page_runs_without_a_csp_violation(system, watched, mail
         "offering_id": offering["id"], "organisation": "730",
         "participant": {"name": "Lars Leder", "email": "lars@randers.example"}})
     assert asked.status_code == 201, asked.text
-    enrolment_id = enrolled.json()["id"]
+    enrolment_id, participant_id = enrolled.json()["id"], enrolled.json()["participant"]["id"]
     with app.app_context():
         page_token = enrolment_db.session.scalar(
             select(Participant.page_token).where(Participant.id == enrolled.json()["participant"]["id"]))
@@ -154,13 +156,14 @@ def test_every_enrolment_page_runs_without_a_csp_violation(system, watched, mail
     visited: set[str] = set()
 
     for path in ("/", f"/anmod/{offering['id']}", f"/anmod/bekraeft/{confirmation}", "/mine-links", "/hr/log-ind",
-                 "/log-ind", "/tilgaengelighed", "/docs", f"/mine-kurser/{page_token}",
-                 f"/mine-kurser/{page_token}/andre-hold/{enrolment_id}"):
+                 "/log-ind", "/tilgaengelighed", "/privatliv", "/docs", f"/mine-kurser/{page_token}",
+                 f"/mine-kurser/{page_token}/andre-hold/{enrolment_id}", f"/mine-kurser/{page_token}/mine-data"):
         visit(page, violations, app, enrolment_url + path, visited)
     sign_in_by_link(page, enrolment_url, "admin@randers.example", mail_server)
     visited |= {"accounts_pages.sign_in", "accounts_pages.use_link"}
     for path in ("/hr", "/hr/forloeb", "/hr/interesse", "/hr/reservationer", "/hr/tilmeld",
-                 f"/hr/tilmeldinger/{enrolment_id}/andre-hold", "/medlemmer", "/min-profil", "/noegler", "/log"):
+                 f"/hr/tilmeldinger/{enrolment_id}/andre-hold", f"/hr/personer/{participant_id}/indsigt",
+                 f"/hr/personer/{participant_id}/slet", "/medlemmer", "/min-profil", "/noegler", "/log"):
         visit(page, violations, app, enrolment_url + path, visited)
 
     assert_every_page_visited(app, visited)

@@ -69,8 +69,8 @@ def soeren(client, hr, held, coming, enrol, clock, auth):
     day = held["sessions"][0]["id"]
     assert client.put(f"/offerings/{held['id']}/sessions/{day}/attendance", json={"attended": [first["id"]]},
                       headers=school).status_code == 200
-    assert client.put(f"/enrolments/{first['id']}/completion", json={"result": "completed", "note": f"{NAME} deltog aktivt"},
-                      headers=school).status_code == 200
+    completion = {"result": "completed", "note": f"{NAME} deltog aktivt"}
+    assert client.put(f"/enrolments/{first['id']}/completion", json=completion, headers=school).status_code == 200
     return {"id": first["participant"]["id"], "first": first, "second": second, "bent": bent,
             "interest": registered.get_json(), "feed": first["calendar_url"], "page": first["my_courses_url"]}
 
