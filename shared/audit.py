@@ -9,9 +9,11 @@ keeps the actor's name as it was, so it reads the same after the person has gone
 
 `tenant_id` is whose data the change concerns (the catalogue's provider id, the enrolment
 service's organisation id): a school reads its own entries, HR its organisation's, an
-administrator all (`entries_query`). On PostgreSQL a trigger refuses every UPDATE and DELETE of
-audit rows (migration `audit_entry`), whatever the role; TRUNCATE, which only the tests use, is a
-table owner's privilege and not a row change.
+administrator all (`entries_query`). On PostgreSQL triggers refuse every UPDATE and DELETE of
+audit rows, whatever the role, with two exceptions: erasure's pseudonymising UPDATE of `changes` and
+`actor_name` alone (enrolment migration 0014), and the retention purge's DELETE of entries older than
+a year (enrolment 0015, catalogue 0012). TRUNCATE, which only the tests use, is a table owner's
+privilege and not a row change. Entries name participants by id, never by name or e-mail.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ ACTIONS = {
     "reservation.created": "Pladser reserveret", "reservation.named": "Navngivet i en reserveret plads",
     "reservation.released": "Reserverede pladser frigivet",
     "sign_in": "Logget ind", "sign_in.refused": "Log-ind afvist", "sign_out": "Logget ud",
+    "enrolment.moved": "Flyttet til et andet hold", "change_feed.resync": "Kataloget læst forfra",
+    "interest.registered": "Interesse registreret", "interest.withdrawn": "Interesse trukket tilbage",
+    "interest.expired": "Interesse udløbet", "interest.fulfilled": "Interesse opfyldt",
+    "participant.erased": "Person slettet (pseudonym)",
+    "retention.purged": "Slettet efter opbevaringsperioden",
 }
 
 

@@ -271,7 +271,7 @@ class Jobs:
         """{(job, outcome): runs} from the storage's counters, every registered job's outcomes included."""
         self._ensure_schema()
         counts = {(name, outcome): 0 for name in self._wrappers for outcome in OUTCOMES}
-        for key, value in _read_counters(self.huey.storage, [_count_key(job, outcome) for job, outcome in counts]):
+        for key, value in read_counters(self.huey.storage, [_count_key(job, outcome) for job, outcome in counts]):
             if key.startswith(_COUNT_PREFIX):
                 outcome, _, job = key[len(_COUNT_PREFIX):].partition(":")
                 if outcome in OUTCOMES:
@@ -560,7 +560,7 @@ def _count_key(job: str, outcome: str) -> str:
     return f"{_COUNT_PREFIX}{outcome}:{job}"
 
 
-def _read_counters(storage, keys: list[str]) -> list[tuple[str, int]]:
+def read_counters(storage, keys: list[str]) -> list[tuple[str, int]]:
     """Every counter of this queue: one SELECT on the SQL storages; the given keys elsewhere (memory)."""
     if isinstance(storage, SqliteStorage):
         return storage.sql("select key, value from counter where queue = ?", (storage.name,), results=True)

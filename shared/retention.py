@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from shared.clock import COPENHAGEN
 from shared.db import utcnow
-from shared.jobs import _read_counters
+from shared.jobs import read_counters
 
 log = logging.getLogger("glu.retention")
 
@@ -222,7 +222,7 @@ class _PurgedCollector:
     def collect(self):
         keys = [f"{_PURGED_PREFIX}{purpose}" for purpose in self.purposes]
         try:
-            values = dict(_read_counters(self.jobs.huey.storage, keys))
+            values = dict(read_counters(self.jobs.huey.storage, keys))
         except Exception:
             log.warning("The purge counters could not be read for /metrics", exc_info=True)
             return
