@@ -124,13 +124,14 @@ def test_a_member_signed_in_reads_the_schools_log_on_the_page(app, client, merca
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
                     reason="the audit table's trigger is PostgreSQL's")
-def test_on_postgresql_audit_entries_cannot_be_changed_or_deleted(app, client, auth, mercantec):
+def test_on_postgresql_young_audit_entries_cannot_be_changed_or_deleted(app, client, auth, mercantec):
     school = auth("school", provider_id=mercantec["id"])
     client.post("/offerings", json=as_json(offering_data(mercantec)), headers=school)
 
     with app.app_context():
         for statement in (update(AuditEntry).values(actor_name="someone else"), sqlalchemy.delete(AuditEntry)):
-            with pytest.raises(sqlalchemy.exc.DBAPIError, match="cannot be changed or deleted"):
+            # A DELETE of entries past a year is the retention purge's (tests/catalogue/test_purge.py).
+            with pytest.raises(sqlalchemy.exc.DBAPIError, match="cannot be (changed or )?deleted"):
                 db.session.execute(statement)
             db.session.rollback()
         made = db.session.scalar(select(AuditEntry.actor_name).where(AuditEntry.action == "offering.created"))
