@@ -9,7 +9,7 @@ from catalogue import jobs
 from catalogue.models import db
 from catalogue.seed import seed_catalogue
 from shared.clock import copenhagen_today
-from shared.commands import create_admin_command, issue_token_command
+from shared.commands import create_admin_command, issue_token_command, purge_command
 
 
 @click.command("seed")
@@ -34,18 +34,8 @@ def deliver_webhooks_command() -> None:
     click.echo(f"{report.delivered} leveret, {report.failed} fejlede")
 
 
-@click.command("purge")
-@click.option("--dry-run", is_flag=True, help="Count what is due, remove nothing.")
-@with_appcontext
-def purge_command(dry_run: bool) -> None:
-    """Remove what each purpose keeps past its retention (RETENTION_*); print the count per purpose."""
-    counts = jobs.purge_due(dry_run=dry_run)
-    click.echo(("Prøvekørsel, intet slettet: " if dry_run else "Slettet: ")
-               + ", ".join(f"{purpose} {count}" for purpose, count in counts.items()))
-
-
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(purge_command)
+    app.cli.add_command(purge_command(jobs.purge_due))
     app.cli.add_command(seed_command)
     app.cli.add_command(issue_token_command)
     app.cli.add_command(create_admin_command)

@@ -22,8 +22,8 @@ from shared.clock import copenhagen_today, now
 from shared.idempotency import purge_expired
 from shared.jobs import Jobs
 from shared.mail import register_mail_job
-from shared.retention import Retention, install_purge_metrics, report_purge
-from shared.transaction import commit, rollback
+from shared.retention import install_purge_metrics, run_purge
+from shared.transaction import commit
 
 DECIDE_JOB = "decide-offerings"
 PURGE_JOB = "purge"
@@ -56,11 +56,4 @@ def decide_offerings() -> DecisionReport:
 
 
 def purge_due(dry_run: bool = False) -> dict[str, int]:
-    """The retention purge at the clock's now (shared.clock, so tests move it); counts per purpose, logged."""
-    counts = purge.purge(db.session, now=now(), settings=Retention.from_config(current_app.config), dry_run=dry_run)
-    if dry_run:
-        rollback(db.session)
-    else:
-        commit(db.session)
-    report_purge("catalogue", counts, dry_run=dry_run)
-    return counts
+    return run_purge(db.session, "catalogue", purge.purge, dry_run=dry_run)

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from enrolment import jobs
 from enrolment.models import db
 from enrolment.seed import seed_organisations
-from shared.commands import create_admin_command, issue_token_command
+from shared.commands import create_admin_command, issue_token_command, purge_command
 from shared.errors import DomainError
 from shared.transaction import rollback
 
@@ -55,18 +55,8 @@ def sync_changes_command() -> None:
     click.echo(f"{result.applied} ændringer anvendt, læst til ændring {result.cursor}")
 
 
-@click.command("purge")
-@click.option("--dry-run", is_flag=True, help="Count what is due, remove nothing.")
-@with_appcontext
-def purge_command(dry_run: bool) -> None:
-    """Remove what each purpose keeps past its retention (RETENTION_*); print the count per purpose."""
-    counts = jobs.purge_due(dry_run=dry_run)
-    click.echo(("Prøvekørsel, intet slettet: " if dry_run else "Slettet: ")
-               + ", ".join(f"{purpose} {count}" for purpose, count in counts.items()))
-
-
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(purge_command)
+    app.cli.add_command(purge_command(jobs.purge_due))
     app.cli.add_command(sync_changes_command)
     app.cli.add_command(deliver_outbox_command)
     app.cli.add_command(seed_command)

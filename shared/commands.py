@@ -24,6 +24,19 @@ def issue_token_command(role: str, provider_id: int | None, organisation: str | 
     click.echo(token)
 
 
+def purge_command(purge_due) -> click.Command:
+    """`flask --app <service> purge [--dry-run]`: the service's retention purge (its jobs.purge_due) by hand."""
+    @click.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Count what is due, remove nothing.")
+    @with_appcontext
+    def command(dry_run: bool) -> None:
+        """Remove what each purpose keeps past its retention (RETENTION_*); print the count per purpose."""
+        counts = purge_due(dry_run=dry_run)
+        click.echo(("Prøvekørsel, intet slettet: " if dry_run else "Slettet: ")
+                   + ", ".join(f"{purpose} {count}" for purpose, count in counts.items()))
+    return command
+
+
 @click.command("create-admin")
 @with_appcontext
 @click.argument("email")

@@ -23,9 +23,10 @@ from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
-from shared.clock import COPENHAGEN
+from shared.clock import COPENHAGEN, now
 from shared.db import utcnow
 from shared.jobs import read_counters
+from shared.transaction import commit, rollback
 
 log = logging.getLogger("glu.retention")
 
@@ -189,6 +190,15 @@ def purge_audit(db: DbSession, audit_model: type, now: datetime, retention: Rete
     # skewed server's) leaves young entries be instead of failing the whole purge on the trigger.
     floor = instant_years_before(utcnow(), AUDIT_MINIMUM_YEARS) - timedelta(days=1)
     return remove(db, audit_model, audit_model.at < min(cutoff, floor), dry_run=dry_run)
+
+
+def run_purge(session: DbSession, service: str, purge, *, dry_run: bool = False) -> dict[str, int]:
+    """A service's purge (enrolment.purge.purge, catalogue.purge.purge) at the clock's now, so tests move
+    it, in one transaction of its own (rolled back for a dry run); its counts logged and counted."""
+    counts = purge(session, now=now(), settings=Retention.from_config(current_app.config), dry_run=dry_run)
+    (rollback if dry_run else commit)(session)
+    report_purge(service, counts, dry_run=dry_run)
+    return counts
 
 
 def report_purge(service: str, counts: dict[str, int], *, dry_run: bool) -> None:
