@@ -21,6 +21,7 @@ import enrolment.pages.interests  # noqa: F401 (/hr/interesse and the form on "M
 import enrolment.pages.paths  # noqa: F401 (the GLU path on "Mine kurser" and /hr/forloeb)
 import enrolment.pages.privacy  # noqa: F401 (a person's data: /hr/personer/<id>/indsigt, …/mine-data)
 import enrolment.pages.reservations  # noqa: F401 (/hr/reservationer: HR's reserved seats)
+import enrolment.pages.settings  # noqa: F401 (/hr/indstillinger: region and completion retention)
 from enrolment.pages import batch, hr, leader, moves, my_links  # noqa: F401 (their routes register on the blueprint)
 from enrolment.pages.common import blp
 

@@ -161,7 +161,7 @@ def test_every_enrolment_page_runs_without_a_csp_violation(system, watched, mail
         visit(page, violations, app, enrolment_url + path, visited)
     sign_in_by_link(page, enrolment_url, "admin@randers.example", mail_server)
     visited |= {"accounts_pages.sign_in", "accounts_pages.use_link"}
-    for path in ("/hr", "/hr/forloeb", "/hr/interesse", "/hr/reservationer", "/hr/tilmeld",
+    for path in ("/hr", "/hr/forloeb", "/hr/interesse", "/hr/reservationer", "/hr/indstillinger", "/hr/tilmeld",
                  f"/hr/tilmeldinger/{enrolment_id}/andre-hold", f"/hr/personer/{participant_id}/indsigt",
                  f"/hr/personer/{participant_id}/slet", "/medlemmer", "/min-profil", "/noegler", "/log"):
         visit(page, violations, app, enrolment_url + path, visited)

@@ -81,6 +81,7 @@ ENROLMENT_VISITS = {
     "enrolment_pages.hr_interests": ("/hr/interesse", "hr"),
     "enrolment_pages.sign_in_page": ("/hr/log-ind", None),
     "enrolment_pages.reservations_page": ("/hr/reservationer", "hr"),
+    "enrolment_pages.hr_settings": ("/hr/indstillinger", "hr"),
     "enrolment_pages.batch_form": ("/hr/tilmeld", "hr"),
     "enrolment_pages.hr_alternatives": ("/hr/tilmeldinger/{enrolment}/andre-hold", "hr"),
     "enrolment_pages.my_courses": ("/mine-kurser/{page_token}", None),
