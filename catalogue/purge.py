@@ -11,7 +11,7 @@ enrolment service and store none), so its purposes are:
 
 Idempotency records are forgotten after a day by `purge-idempotency` (shared.idempotency).
 `purge` returns the count per purpose; with `dry_run` it removes nothing and returns the same counts.
-A real run writes one audit entry with the counts; the caller commits.
+The caller commits, with one audit entry of the counts (shared.retention.run_purge).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session as DbSession
 
 from catalogue.models import ACCOUNTS, AuditEntry, WebhookDelivery
-from shared import audit
 from shared.retention import Retention, purge_audit, purge_sign_in, remove
 
 PURPOSES = ("delivery", "sign_in", "audit")
@@ -34,9 +33,6 @@ def purge(db: DbSession, *, now: datetime, settings: Retention, dry_run: bool = 
         "sign_in": purge_sign_in(db, ACCOUNTS, now, settings, dry_run=dry_run),
         "audit": purge_audit(db, AuditEntry, now, settings, dry_run=dry_run),
     }
-    if not dry_run:
-        audit.record(db, "retention.purged", "retention", "purge", tenant_id=None, actor=audit.SYSTEM,
-                     changes={purpose: [None, count] for purpose, count in counts.items()})
     return counts
 
 

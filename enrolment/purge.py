@@ -21,7 +21,7 @@ is a customer; the bookkeeping trail of them is in the audit entries, kept at le
 RETENTION_INVOICE_YEARS after the end of their financial year (Retention.audit_cutoff).
 
 `purge` returns the count per purpose; with `dry_run` it removes nothing and returns the same counts.
-A real run writes one audit entry with the counts; the caller commits.
+The caller commits, with one audit entry of the counts (shared.retention.run_purge).
 """
 
 from __future__ import annotations
@@ -50,9 +50,6 @@ def purge(db: DbSession, *, now: datetime, settings: Retention, dry_run: bool = 
         "sign_in": purge_sign_in(db, ACCOUNTS, now, settings, dry_run=dry_run),
         "audit": purge_audit(db, AuditEntry, now, settings, dry_run=dry_run),
     }
-    if not dry_run:
-        audit.record(db, "retention.purged", "retention", "purge", tenant_id=None, actor=audit.SYSTEM,
-                     changes={purpose: [None, count] for purpose, count in counts.items()})
     return counts
 
 

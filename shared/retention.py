@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
+from shared import audit
 from shared.clock import COPENHAGEN, now
 from shared.db import utcnow
 from shared.jobs import read_counters
@@ -194,9 +195,15 @@ def purge_audit(db: DbSession, audit_model: type, now: datetime, retention: Rete
 
 def run_purge(session: DbSession, service: str, purge, *, dry_run: bool = False) -> dict[str, int]:
     """A service's purge (enrolment.purge.purge, catalogue.purge.purge) at the clock's now, so tests move
-    it, in one transaction of its own (rolled back for a dry run); its counts logged and counted."""
+    it, in one transaction of its own (rolled back for a dry run) with one audit entry of the counts; its
+    counts logged and counted."""
     counts = purge(session, now=now(), settings=Retention.from_config(current_app.config), dry_run=dry_run)
-    (rollback if dry_run else commit)(session)
+    if dry_run:
+        rollback(session)
+    else:
+        audit.record(session, "retention.purged", "retention", "purge", tenant_id=None, actor=audit.SYSTEM,
+                     changes={purpose: [None, count] for purpose, count in counts.items()})
+        commit(session)
     report_purge(service, counts, dry_run=dry_run)
     return counts
 
